@@ -1,0 +1,407 @@
+"""Claims: paper predictions checked on this run's numbers, their table, and ``results/*.json``.
+
+A notebook builds one ``ClaimSet``, states each claim with ``within`` / ``less_than`` /
+``greater_than`` / ``check`` / ``not_assessed``, prints ``claims.table()`` (rounded, so the
+output is stable across reruns and can carry ``# NBVAL_CHECK_OUTPUT``) and calls
+``claims.write(metrics, parameters, ...)``::
+
+    claims = ClaimSet("02_ntk_convergence_with_width", profile="default")
+    claims.within("relative NTK error slope", "Jacot et al. 2018, Fig. 1",
+                  measured=fit.slope, expected=-0.5, tol=0.15, digits=2)
+    print(claims.table())
+    claims.write({"slope": fit}, params, wall_time_s=elapsed, seed=0, device="cpu")
+
+Rules: a non-finite measured value (NaN, ±Inf) always FAILs; NOT ASSESSED (e.g. at the
+``smoke`` profile) is not a failure. The JSON file holds no timestamp, so two runs with the same
+numbers write the same bytes apart from ``wall_time_s``.
+
+A leaf module: it imports only ``ntkutils.paths`` (itself a leaf).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import platform
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .paths import atomic_write_bytes, results_dir
+
+__all__ = ["Claim", "ClaimSet", "PASS", "FAIL", "NOT_ASSESSED", "PROFILES", "load_results", "to_jsonable"]
+
+PASS = "PASS"
+FAIL = "FAIL"
+NOT_ASSESSED = "NOT ASSESSED"
+STATUSES = (PASS, FAIL, NOT_ASSESSED)
+PROFILES = ("smoke", "default", "paper")
+SCHEMA_VERSION = 1
+
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    """``value`` rounded to ``digits`` significant digits (``"%.{digits}g"``); ``None`` -> ``"—"``."""
+    if value is None:
+        return "—"
+    if not math.isfinite(value):
+        return str(value)  # 'nan', 'inf', '-inf'
+    text = f"{value:.{digits}g}"
+    return "0" if re.fullmatch(r"-0(\.0*)?", text) else text
+
+
+def _const(value: float) -> str:
+    """A stated constant (expected value, tolerance, bound): up to 6 significant digits, so
+    that it is shown as written (``0.15``, ``0.0078``) whatever ``digits`` the claim uses."""
+    return _fmt(value, 6)
+
+
+def _measured(value: Any) -> float | None:
+    """Measured value -> float (NaN kept) or None. Accepts Python/NumPy/torch scalars."""
+    if value is None:
+        return None
+    if hasattr(value, "item") and callable(value.item):  # numpy / torch scalar or 1-element array
+        try:
+            value = value.item()
+        except (ValueError, RuntimeError):
+            shape = tuple(getattr(value, "shape", ()))
+            raise ValueError(f"measured must be a scalar, got an array of shape {shape}") from None
+    if isinstance(value, bool):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"measured must be a real number or None, got {value!r}") from None
+
+
+def _digits(digits: Any) -> int:
+    if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) or not 1 <= digits <= 17:
+        raise ValueError(f"digits must be an integer in [1, 17], got {digits!r}")
+    return int(digits)
+
+
+def _real(name: str, value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    if not math.isfinite(out):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return out
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checked prediction.
+
+    name: short description ("NTK error slope vs width"); paper: source with equation/figure
+    ("Jacot et al. 2018, Fig. 1"); expected: the prediction as text ("-0.5 ± 0.15", "< 0.05");
+    measured: this run's value (float, NaN allowed, or None); tolerance: how the comparison is
+    made; status: "PASS" | "FAIL" | "NOT ASSESSED"; reason: why it is NOT ASSESSED (or why it
+    failed without a comparison, e.g. a NaN); digits: significant digits used for display.
+    """
+
+    name: str
+    paper: str
+    expected: str
+    measured: float | None
+    tolerance: str
+    status: str
+    reason: str | None = None
+    digits: int = 3
+
+    @property
+    def measured_text(self) -> str:
+        """``measured`` rounded to ``digits`` significant digits (what the table shows)."""
+        return _fmt(self.measured, self.digits)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASS
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of the fields plus ``measured_text``; ``measured`` may be NaN (the JSON
+        writer replaces non-finite floats by null and records them)."""
+        out = dataclasses.asdict(self)
+        out["measured_text"] = self.measured_text
+        return out
+
+
+class ClaimSet:
+    """The claims of one notebook run.
+
+    ``notebook``: the notebook's stem, e.g. ``"01_gp_at_initialization"`` (letters, digits,
+    ``_ . -``; it names ``results/<notebook>.json``). ``profile``: one of ``PROFILES``.
+    Claim names must be unique within a set.
+    """
+
+    def __init__(self, notebook: str, profile: str) -> None:
+        if not isinstance(notebook, str) or not _NAME_RE.fullmatch(notebook):
+            raise ValueError(
+                f"notebook must be a file stem of letters, digits, '_', '.', '-' (no path "
+                f"separators), got {notebook!r}"
+            )
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {list(PROFILES)}, got {profile!r}")
+        self.notebook = notebook
+        self.profile = profile
+        self._claims: list[Claim] = []
+
+    # ------------------------------------------------------------------ container protocol
+    @property
+    def claims(self) -> tuple[Claim, ...]:
+        return tuple(self._claims)
+
+    def __len__(self) -> int:
+        return len(self._claims)
+
+    def __iter__(self) -> Iterator[Claim]:
+        return iter(tuple(self._claims))
+
+    def __getitem__(self, name: str) -> Claim:
+        for c in self._claims:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def __repr__(self) -> str:
+        counts = {s: sum(c.status == s for c in self._claims) for s in STATUSES}
+        return (f"ClaimSet({self.notebook!r}, profile={self.profile!r}, pass={counts[PASS]}, "
+                f"fail={counts[FAIL]}, not_assessed={counts[NOT_ASSESSED]})")
+
+    def __str__(self) -> str:
+        return self.table()
+
+    # ------------------------------------------------------------------ adding claims
+    def _add(self, name: str, paper: str, expected: str, measured: float | None, tolerance: str,
+             status: str, reason: str | None, digits: int) -> Claim:
+        for label, text in (("name", name), ("paper", paper)):
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f"{label} must be a non-empty string, got {text!r}")
+        if any(c.name == name for c in self._claims):
+            raise ValueError(f"a claim named {name!r} already exists in {self.notebook!r}")
+        claim = Claim(name=name, paper=paper, expected=expected, measured=measured,
+                      tolerance=tolerance, status=status, reason=reason, digits=_digits(digits))
+        self._claims.append(claim)
+        return claim
+
+    @staticmethod
+    def _nonfinite_reason(measured: float | None) -> str | None:
+        if measured is not None and not math.isfinite(measured):
+            return f"measured value is {measured} (non-finite values always fail)"
+        return None
+
+    def within(self, name: str, paper: str, measured: Any, expected: float, tol: float,
+               digits: int = 3) -> Claim:
+        """PASS iff ``|measured − expected| ≤ tol`` (and measured is finite)."""
+        digits = _digits(digits)
+        exp = _real("expected", expected)
+        tol_f = _real("tol", tol)
+        if tol_f < 0:
+            raise ValueError(f"tol must be >= 0, got {tol!r}")
+        m = _measured(measured)
+        if m is None:
+            raise ValueError("measured must be a number for within(); use not_assessed() instead")
+        reason = self._nonfinite_reason(m)
+        ok = reason is None and abs(m - exp) <= tol_f
+        return self._add(name, paper, f"{_const(exp)} ± {_const(tol_f)}", m,
+                         f"|measured − expected| ≤ {_const(tol_f)}", PASS if ok else FAIL,
+                         reason, digits)
+
+    def less_than(self, name: str, paper: str, measured: Any, bound: float, digits: int = 3) -> Claim:
+        """PASS iff ``measured < bound`` (strict; measured finite)."""
+        digits = _digits(digits)
+        b = _real("bound", bound)
+        m = _measured(measured)
+        if m is None:
+            raise ValueError("measured must be a number for less_than(); use not_assessed() instead")
+        reason = self._nonfinite_reason(m)
+        ok = reason is None and m < b
+        return self._add(name, paper, f"< {_const(b)}", m, "strict upper bound",
+                         PASS if ok else FAIL, reason, digits)
+
+    def greater_than(self, name: str, paper: str, measured: Any, bound: float, digits: int = 3) -> Claim:
+        """PASS iff ``measured > bound`` (strict; measured finite)."""
+        digits = _digits(digits)
+        b = _real("bound", bound)
+        m = _measured(measured)
+        if m is None:
+            raise ValueError("measured must be a number for greater_than(); use not_assessed() instead")
+        reason = self._nonfinite_reason(m)
+        ok = reason is None and m > b
+        return self._add(name, paper, f"> {_const(b)}", m, "strict lower bound",
+                         PASS if ok else FAIL, reason, digits)
+
+    def check(self, name: str, paper: str, passed: bool, measured: Any, expected_text: str,
+              digits: int = 3, tolerance: str = "") -> Claim:
+        """Generic claim whose pass/fail the caller decided (``passed``: a bool).
+
+        ``measured`` may be None (e.g. a yes/no property); a non-finite measured value FAILs
+        even when ``passed`` is True.
+        """
+        if not isinstance(passed, (bool, np.bool_)):
+            raise ValueError(f"passed must be a bool, got {passed!r}")
+        if not isinstance(expected_text, str) or not expected_text.strip():
+            raise ValueError(f"expected_text must be a non-empty string, got {expected_text!r}")
+        digits = _digits(digits)
+        m = _measured(measured)
+        reason = self._nonfinite_reason(m)
+        ok = reason is None and bool(passed)
+        return self._add(name, paper, expected_text, m, tolerance, PASS if ok else FAIL, reason, digits)
+
+    def not_assessed(self, name: str, paper: str, reason: str, *, measured: Any = None,
+                     expected: str = "", digits: int = 3) -> Claim:
+        """Record a claim that this run cannot judge (e.g. ``smoke`` profile), with why."""
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValueError(f"reason must be a non-empty string, got {reason!r}")
+        return self._add(name, paper, expected, _measured(measured), "", NOT_ASSESSED, reason, digits)
+
+    # ------------------------------------------------------------------ summaries
+    @property
+    def all_passed(self) -> bool:
+        """True iff no claim FAILed (NOT ASSESSED is not a failure; an empty set passes)."""
+        return all(c.status != FAIL for c in self._claims)
+
+    @property
+    def failed(self) -> tuple[Claim, ...]:
+        return tuple(c for c in self._claims if c.status == FAIL)
+
+    def table(self) -> str:
+        """Fixed-width plain-text table: claim | paper | expected | measured | status [| note].
+
+        Numbers are rounded to each claim's ``digits`` significant digits; the ``note`` column
+        (NOT ASSESSED reasons, non-finite values) appears only when some claim has one.
+        """
+        header = ["claim", "paper", "expected", "measured", "status"]
+        rows = [[c.name, c.paper, c.expected, c.measured_text, c.status] for c in self._claims]
+        if any(c.reason for c in self._claims):
+            header.append("note")
+            for row, c in zip(rows, self._claims):
+                row.append(c.reason or "")
+        widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+
+        def line(cells: list[str]) -> str:
+            return "  ".join(cell.ljust(w) for cell, w in zip(cells, widths)).rstrip()
+
+        out = [line(header), line(["-" * w for w in widths])]
+        out += [line(r) for r in rows]
+        n_fail = sum(c.status == FAIL for c in self._claims)
+        n_na = sum(c.status == NOT_ASSESSED for c in self._claims)
+        out.append(f"{self.notebook} [{self.profile}]: {len(self._claims) - n_fail - n_na} passed, "
+                   f"{n_fail} failed, {n_na} not assessed")
+        return "\n".join(out)
+
+    # ------------------------------------------------------------------ results file
+    def to_dict(self, metrics: Mapping[str, Any], parameters: Mapping[str, Any], *,
+                wall_time_s: float, seed: int, device: Any) -> dict[str, Any]:
+        """The JSON body of ``write`` (before non-finite floats are replaced)."""
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
+        wall = _real("wall_time_s", wall_time_s)
+        if wall < 0:
+            raise ValueError(f"wall_time_s must be >= 0, got {wall_time_s!r}")
+        if not isinstance(metrics, Mapping):
+            raise ValueError(f"metrics must be a mapping, got {type(metrics).__name__}")
+        if not isinstance(parameters, Mapping):
+            raise ValueError(f"parameters must be a mapping, got {type(parameters).__name__}")
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "notebook": self.notebook,
+            "profile": self.profile,
+            "seed": int(seed),
+            "device": str(device),
+            "wall_time_s": round(wall, 3),
+            "all_passed": self.all_passed,
+            "counts": {s: sum(c.status == s for c in self._claims) for s in STATUSES},
+            "claims": [c.to_dict() for c in self._claims],
+            "metrics": dict(metrics),
+            "parameters": dict(parameters),
+            "versions": _versions(),
+        }
+
+    def write(self, metrics: Mapping[str, Any], parameters: Mapping[str, Any], *,
+              wall_time_s: float, seed: int, device: Any) -> Path:
+        """Write ``<results_dir()>/<notebook>.json`` atomically and return its path.
+
+        Body: schema_version, notebook, profile, seed, device, wall_time_s (rounded to ms),
+        all_passed, counts,
+        claims (in order), metrics, parameters, versions (python, numpy, scipy, torch,
+        matplotlib) and ``nonfinite`` — a map from the JSON path of every NaN/±Inf float to
+        "nan"/"inf"/"-inf" (those values are stored as null). Keys sorted, indent 2, UTF-8,
+        trailing newline, no timestamp. Metrics/parameters may hold NumPy/torch scalars and
+        arrays, tuples, Paths and dataclasses (e.g. ``SlopeFit``); anything else raises
+        ``TypeError`` naming the path.
+        """
+        body = self.to_dict(metrics, parameters, wall_time_s=wall_time_s, seed=seed, device=device)
+        nonfinite: dict[str, str] = {}
+        safe = to_jsonable(body, nonfinite=nonfinite)
+        safe["nonfinite"] = nonfinite
+        text = json.dumps(safe, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+        return atomic_write_bytes(results_dir() / f"{self.notebook}.json", (text + "\n").encode("utf-8"))
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for dist in ("numpy", "scipy", "torch", "matplotlib"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def to_jsonable(obj: Any, *, nonfinite: dict[str, str] | None = None, path: str = "$") -> Any:
+    """Convert ``obj`` to JSON-safe Python values.
+
+    Mappings (keys made ``str``), lists/tuples, NumPy/torch arrays and scalars, dataclasses,
+    ``Path`` and plain scalars are converted recursively. Non-finite floats become ``None``
+    and, if ``nonfinite`` is given, are recorded there as ``{json_path: "nan" | "inf" | "-inf"}``
+    (paths look like ``$.metrics.slope`` / ``$.claims[2].measured``).
+    """
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, (int, np.integer)) and not isinstance(obj, np.bool_):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, (float, np.floating)):
+        value = float(obj)
+        if math.isfinite(value):
+            return value
+        if nonfinite is not None:
+            nonfinite[path] = "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        obj = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v, nonfinite=nonfinite, path=f"{path}.{k}") for k, v in obj.items()}
+    if type(obj).__module__.startswith("torch") and hasattr(obj, "detach"):
+        obj = obj.detach().cpu().numpy()
+    if isinstance(obj, np.ndarray):
+        if obj.ndim == 0:
+            return to_jsonable(obj.item(), nonfinite=nonfinite, path=path)
+        obj = obj.tolist()
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v, nonfinite=nonfinite, path=f"{path}[{i}]") for i, v in enumerate(obj)]
+    if isinstance(obj, complex):
+        raise TypeError(f"{path}: complex values are not JSON-serialisable, got {obj!r}")
+    raise TypeError(f"{path}: cannot store a {type(obj).__name__} in a results file ({obj!r:.80})")
+
+
+def load_results(notebook: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a results file: a notebook stem (looked up in ``results_dir()``) or a path."""
+    path = Path(notebook)
+    if path.suffix != ".json":
+        path = results_dir() / f"{notebook}.json"
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)

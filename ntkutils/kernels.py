@@ -1,0 +1,298 @@
+"""Infinite-width NNGP (Σ) and NTK (Θ) kernels of the ``MLP`` networks, in float64.
+
+Recursion (Jacot et al. 2018, §4 and Thm 1; with σ_w, σ_b as in Lee et al. 2019 / neural-tangents
+``stax.Dense(n, W_std=σ_w, b_std=σ_b)``), for weight layers l = 0, ..., L−1:
+
+    T_0(x, x')   = xᵀx' / n0
+    T_l(x, x')   = E_{(u,v) ~ N(0, Σ^l)}[φ(u) φ(v)],      Ṫ_l = E[φ'(u) φ'(v)]      (l ≥ 1)
+    Σ^{l+1}      = σ_w² T_l + σ_b²
+    Θ^{l+1}      = Σ^{l+1} + σ_w² Ṫ_l Θ^l                     (NTK parameterisation)
+    Θ^{l+1}      = n_l T_l + 1[bias] + σ_w² Ṫ_l Θ^l           (standard parameterisation)
+
+with Θ^0 = 0, so Θ^1 = Σ^1 (NTK) or xᵀx' + 1[bias] (standard). Σ̇^{l+1} = σ_w² Ṫ_l is
+Jacot's derivative kernel. The output kernels are Σ^L, Θ^L for depth L.
+
+The Gaussian expectations are closed forms for relu (arc-cosine kernels of order 1 and 0, Cho &
+Saul 2009) and erf (Williams 1997), and a 2-D quadrature over the bivariate Gaussian for every
+other activation (a trapezoid rule, which converges geometrically where Gauss–Hermite does not:
+see ``_trapezoid_rule``).
+The angle θ between x and x' is exact where x = x' (identical input rows are detected once and
+their correlation is set to exactly 1 in every layer), so the diagonal carries no
+arccos(1 − ε) ≈ √(2ε) error.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from . import _validation as check
+from .activations import Activation, get_activation
+from .models import PARAMETERIZATIONS, _hidden_widths
+
+_PI = math.pi
+_QUADRATURE_CHUNK = 2_000_000  # pairs × deg² elements per quadrature block (memory bound)
+
+
+@dataclass
+class LayerKernels:
+    """Kernels after weight layer l (1-based as in Jacot et al.): Σ^l, Θ^l and Σ̇^l.
+
+    ``dnngp`` is Σ̇^l = σ_w² E[φ'φ'] under Σ^{l−1}; ``None`` for l = 1.
+    """
+
+    nngp: torch.Tensor
+    ntk: torch.Tensor
+    dnngp: torch.Tensor | None
+
+
+@dataclass
+class Kernels:
+    """Output kernels of an infinite-width network.
+
+    Attributes:
+        nngp: Σ^L, float64, shape (N, M), or (N,) with ``diagonal=True``.
+        ntk: Θ^L_∞, same shape (the limit is Θ^L ⊗ Id_{n_out}; this is the scalar factor).
+        layers: [LayerKernels for l = 1..L] when ``return_layers=True``, else empty.
+    """
+
+    nngp: torch.Tensor
+    ntk: torch.Tensor
+    layers: list[LayerKernels] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------------------------
+# Gaussian expectations: one pure function per rule, (q1, q2, k) -> (E[φφ], E[φ'φ']).
+# q1 (N, 1), q2 (1, M) are variances, k (N, M) covariances, c (N, M) the correlation (exactly 1
+# where the inputs coincide). In diagonal mode q1 = q2 = k = q (N,) and c = 1.
+# ----------------------------------------------------------------------------------------------
+
+def _relu_expectations(q1, q2, k, c):
+    """Arc-cosine kernels: E[relu relu] = √(q1q2)(sin θ + (π−θ)cos θ)/(2π), E[step step] = (π−θ)/(2π)."""
+    s = torch.sqrt(q1 * q2)
+    theta = torch.arccos(c)
+    sin = torch.sin(theta)
+    tdot = theta.neg_().add_(_PI).div_(2 * _PI)          # (π − θ)/(2π), reusing θ's memory
+    t = (tdot * c).add_(sin.div_(2 * _PI)).mul_(s)
+    if bool((s == 0).any()):
+        tdot = tdot * (s > 0)  # φ'(0) = 0: no gradient flows where a variance is 0
+    return t, tdot
+
+
+def _erf_expectations(q1, q2, k, c):
+    """Williams (1997): E[erf erf] = (2/π) arcsin(2k/√((1+2q1)(1+2q2))),
+    E[erf' erf'] = (4/π) / √((1+2q1)(1+2q2) − 4k²), the latter written as
+    1 + 2q1 + 2q2 + 4 q1 q2 (1 − c²) to avoid cancellation."""
+    a = (1 + 2 * q1) * (1 + 2 * q2)
+    t = (2 / _PI) * torch.arcsin(2 * k / torch.sqrt(a))
+    det = 1 + 2 * q1 + 2 * q2 + 4 * q1 * q2 * (1 - c) * (1 + c)
+    tdot = (4 / _PI) / torch.sqrt(det)
+    return t, tdot
+
+
+_CLOSED_FORMS = {"relu": _relu_expectations, "erf": _erf_expectations}
+
+
+def _trapezoid_rule(sigma_max: float, step: float, dtype, device):
+    """Nodes z and weights w with Σ_a w_a g(z_a) ≈ E_{z~N(0,1)}[g(z)].
+
+    Trapezoid rule on z ∈ [−9, 9] (Gaussian tail < 1e−18) with spacing
+    h_z = min(1/4, step/σ_max): the integrand φ(σz)e^{−z²/2} is analytic in a strip, so the
+    error falls like e^{−2πd/h} (Trefethen & Weideman 2014). Measured against adaptive
+    quadrature, ``step=0.2`` gives ~1e−16 relative for tanh, gelu (and their derivatives) and
+    monomials, for variances 0.01…30. Gauss–Hermite with 48 nodes gives only 4e−6 for E[tanh'²]
+    at variance 1 (tanh has poles at ±iπ/2), hence this rule.
+    """
+    hz = min(0.25, step / max(sigma_max, 1e-300))
+    n = math.ceil(9.0 / hz)
+    z = torch.arange(-n, n + 1, dtype=dtype, device=device) * hz
+    return z, hz * torch.exp(-0.5 * z * z) / math.sqrt(2 * _PI)
+
+
+def _quadrature_expectations(phi: Activation, step: float):
+    """E[φ(u)φ(v)] and E[φ'(u)φ'(v)] by a tensor-product trapezoid rule in whitened coordinates:
+    u = σ1 z_a, v = σ2 (c z_a + √(1−c²) z_b), E[g(u)h(v)] ≈ Σ_ab w_a w_b g(u) h(v).
+
+    Takes flat (P,) tensors q1, q2, c and returns two flat (P,) tensors.
+    """
+
+    def expectations(q1, q2, c):
+        s1, s2 = torch.sqrt(q1), torch.sqrt(q2)
+        z, w = _trapezoid_rule(float(torch.maximum(s1.max(), s2.max())), step, q1.dtype, q1.device)
+        n = z.numel()
+        t_out, tdot_out = torch.empty_like(q1), torch.empty_like(q1)
+        sin_c = torch.sqrt(torch.clamp(1 - c * c, min=0.0))  # rounding only: |c| ≤ 1 by construction
+        chunk = max(1, _QUADRATURE_CHUNK // (n * n))
+        for lo in range(0, q1.numel(), chunk):
+            sl = slice(lo, lo + chunk)
+            u = s1[sl, None] * z[None, :]                                                    # (P, a)
+            v = s2[sl, None, None] * (c[sl, None, None] * z[None, :, None] + sin_c[sl, None, None] * z)
+            t_out[sl] = (phi.fn(u) * w * (phi.fn(v) @ w)).sum(-1)
+            tdot_out[sl] = (phi.derivative(u) * w * (phi.derivative(v) @ w)).sum(-1)
+        return t_out, tdot_out
+
+    return expectations
+
+
+def _diagonal_quadrature(phi: Activation, step: float):
+    """E[φ(u)²] and E[φ'(u)²] for u ~ N(0, q), q of shape (N,): the 1-D trapezoid rule."""
+
+    def expectations(q):
+        s = torch.sqrt(q)
+        z, w = _trapezoid_rule(float(s.max()), step, q.dtype, q.device)
+        u = s[:, None] * z[None, :]
+        return (phi.fn(u) ** 2) @ w, (phi.derivative(u) ** 2) @ w
+
+    return expectations
+
+
+def _generic_rule(phi: Activation, step: float, symmetric: bool):
+    """Matrix version of ``_quadrature_expectations``: (q1 (N,1), q2 (1,M), k, c) -> (N, M) pair.
+    With ``symmetric`` only the upper triangle is integrated and mirrored."""
+    flat_rule = _quadrature_expectations(phi, step)
+
+    def rule(q1, q2, k, c):
+        shape = c.shape
+        if symmetric:
+            i, j = torch.triu_indices(shape[0], shape[1], device=c.device)
+            t_flat, tdot_flat = flat_rule(q1[i, 0], q2[0, j], c[i, j])
+            t, tdot = torch.empty_like(c), torch.empty_like(c)
+            t[i, j], t[j, i], tdot[i, j], tdot[j, i] = t_flat, t_flat, tdot_flat, tdot_flat
+            return t, tdot
+        qq1, qq2 = q1.expand(shape).reshape(-1), q2.expand(shape).reshape(-1)
+        t, tdot = flat_rule(qq1, qq2, c.reshape(-1))
+        return t.reshape(shape), tdot.reshape(shape)
+
+    return rule
+
+
+def _identical_rows(x1: torch.Tensor, x2: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Index pairs (i, j) with x1[i] == x2[j] bit for bit (x2=None: x1 against itself)."""
+    a = x1.detach().cpu().numpy()
+    b = a if x2 is None else x2.detach().cpu().numpy()
+    rows: dict[bytes, list[int]] = {}
+    for i, row in enumerate(a):
+        rows.setdefault(row.tobytes(), []).append(i)
+    pairs = [(i, j) for j, row in enumerate(b) for i in rows.get(row.tobytes(), ())]
+    ii, jj = zip(*pairs) if pairs else ((), ())
+    return (torch.tensor(ii, dtype=torch.long, device=x1.device),
+            torch.tensor(jj, dtype=torch.long, device=x1.device))
+
+
+def _correlation(q1, q2, k, same):
+    """c = k/√(q1 q2), exactly 1 on identical inputs, 0 where a variance is 0.
+
+    q1 (N, 1), q2 (1, M), k (N, M); ``same`` = index pairs of identical inputs.
+    """
+    inv1, inv2 = (torch.where(q > 0, torch.rsqrt(q), torch.zeros_like(q)) for q in (q1, q2))
+    c = (k * inv1).mul_(inv2)
+    c.clamp_(-1.0, 1.0)  # |k| ≤ √(q1q2) holds exactly in real arithmetic; this removes rounding only
+    c[same] = 1.0
+    return c
+
+
+def analytic_kernels(x1, x2=None, *, depth: int, activation: str = "relu",
+                     sigma_w: float = 1.0, sigma_b: float | None = 0.1,
+                     parameterization: str = "ntk", width: int | None = None,
+                     diagonal: bool = False, return_layers: bool = False,
+                     quadrature_step: float = 0.2,
+                     device: torch.device | str | None = None) -> Kernels:
+    """Infinite-width NNGP Σ^L and NTK Θ^L of ``MLP(n0, width, depth, activation, ...)``.
+
+    Args:
+        x1: inputs, shape (N, n0) (tensor or array).
+        x2: inputs, shape (M, n0), or ``None`` for x2 = x1.
+        depth: number of weight layers L >= 1 (Jacot's L).
+        activation: relu, erf (closed forms) or any other registry name (quadrature).
+        sigma_w, sigma_b: as in ``MLP``; ``sigma_b=None`` means no bias.
+        parameterization: "ntk" or "standard". Standard needs ``width`` (its NTK scales with n).
+        diagonal: return only k(x_i, x_i) for x1, shape (N,), without the N×N matrices.
+        return_layers: also return the kernels after every layer.
+        quadrature_step: spacing of the trapezoid rule (in pre-activation units) used for
+            activations without a closed form; 0.2 gives ~1e−16 relative error (see
+            ``_trapezoid_rule``); cost grows as (σ_max/step)² per entry.
+        device: where to compute (default: x1's device, else CPU).
+
+    Returns:
+        ``Kernels`` with float64 ``nngp`` and ``ntk`` of shape (N, M) (or (N,)).
+        They equal neural-tangents' ``stax.serial(Dense(n, W_std=σ_w, b_std=σ_b), φ, ...,
+        Dense(1, W_std=σ_w, b_std=σ_b))`` kernels with L Dense layers.
+    """
+    depth = check.positive_int("depth", depth)
+    phi = get_activation(activation)
+    sigma_w = check.finite_float("sigma_w", sigma_w, strictly_positive=True)
+    bias = sigma_b is not None
+    sb2 = check.finite_float("sigma_b", sigma_b, minimum=0.0) ** 2 if bias else 0.0
+    parameterization = check.choice("parameterization", parameterization, PARAMETERIZATIONS)
+    quadrature_step = check.finite_float("quadrature_step", quadrature_step, strictly_positive=True)
+    standard = parameterization == "standard"
+    if standard and depth > 1 and width is None:
+        raise ValueError("width must be given for parameterization='standard' with depth > 1 "
+                         "(the standard-parameterisation NTK grows with the width n), got None")
+    hidden = _hidden_widths(width, depth) if standard and depth > 1 else [1] * (depth - 1)
+    if device is None and isinstance(x1, torch.Tensor):
+        device = x1.device
+    x1 = check.as_inputs("x1", x1, dtype=torch.float64, device=device)
+    n0 = x1.shape[1]
+    if x2 is not None:
+        if diagonal:
+            raise ValueError("diagonal=True computes k(x_i, x_i) for x1 only; pass x2=None")
+        x2 = check.as_inputs("x2", x2, dtype=torch.float64, device=device, n0=n0)
+    sw2 = sigma_w ** 2
+
+    # Layer 1: T_0 = xᵀx'/n0.
+    if diagonal:
+        t = (x1 * x1).sum(1) / n0
+        q1 = q2 = None
+        same = None
+    else:
+        t = x1 @ (x1 if x2 is None else x2).T / n0
+        ii, jj = _identical_rows(x1, x2)
+        same = (ii, jj)
+    nngp = sw2 * t + sb2
+    ntk = (n0 * t + float(bias)) if standard else nngp.clone()
+    layers = [LayerKernels(nngp, ntk, None)] if return_layers else []
+
+    closed = _CLOSED_FORMS.get(phi.name)
+    for l in range(1, depth):
+        if diagonal:
+            if closed is not None:
+                q = nngp
+                t, tdot = closed(q, q, q, torch.ones_like(q))
+            else:
+                t, tdot = _diagonal_quadrature(phi, quadrature_step)(nngp)
+        else:
+            if x2 is None:
+                q1 = nngp.diagonal().clone()
+                q2 = q1
+            else:
+                q1 = (sw2 * (x1 * x1).sum(1) / n0 + sb2) if l == 1 else q1_next
+                q2 = (sw2 * (x2 * x2).sum(1) / n0 + sb2) if l == 1 else q2_next
+                q2 = q2.clone()
+                q2[same[1]] = q1[same[0]]
+                nngp = nngp.clone()
+                nngp[same] = q1[same[0]]
+            c = _correlation(q1[:, None], q2[None, :], nngp, same)
+            rule = closed if closed is not None else _generic_rule(phi, quadrature_step, x2 is None)
+            t, tdot = rule(q1[:, None], q2[None, :], nngp, c)
+            if x2 is not None:
+                # Diagonal variances of the next layer, from the 1-D rules (exact on x = x').
+                q1_next, q2_next = (_next_variance(phi, closed, quadrature_step, q, sw2, sb2)
+                                    for q in (q1, q2))
+        dnngp = sw2 * tdot
+        nngp = sw2 * t + sb2
+        ntk = (hidden[l - 1] * t + float(bias) if standard else nngp) + dnngp * ntk
+        if return_layers:
+            layers.append(LayerKernels(nngp, ntk, dnngp))
+    return Kernels(nngp=nngp, ntk=ntk, layers=layers)
+
+
+def _next_variance(phi, closed, step, q, sw2, sb2):
+    """σ_w² E[φ(u)²] + σ_b² for u ~ N(0, q): the next layer's variance on the diagonal."""
+    if closed is not None:
+        t, _ = closed(q, q, q, torch.ones_like(q))
+    else:
+        t, _ = _diagonal_quadrature(phi, step)(q)
+    return sw2 * t + sb2

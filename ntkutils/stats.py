@@ -1,0 +1,461 @@
+"""Statistics used to check paper claims: log-log slopes with bootstrap intervals, relative
+Frobenius errors, the unbiased MMD² with an RBF kernel and its permutation test, a KS test
+against a centred normal, excess kurtosis, and a generic bootstrap interval.
+
+A leaf module: it imports nothing else from ``ntkutils``. Everything is computed in float64
+NumPy; torch tensors are accepted wherever arrays are (they are detached and moved to the CPU,
+except in ``relative_frobenius_error`` which stays on the tensor's device). Every invalid input
+raises ``ValueError`` naming the parameter and the value.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "SlopeFit",
+    "BootstrapResult",
+    "loglog_slope",
+    "relative_frobenius_error",
+    "mmd2_unbiased",
+    "mmd_permutation_test",
+    "ks_normal",
+    "excess_kurtosis",
+    "bootstrap_ci",
+]
+
+
+# --------------------------------------------------------------------------- input checks
+def _is_tensor(value: Any) -> bool:
+    # torch is not imported here (keeps this leaf light); a tensor can only exist if it was.
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def _as_float64(name: str, value: Any) -> np.ndarray:
+    """Array-like or torch tensor -> float64 ndarray (a copy only where needed)."""
+    if _is_tensor(value):
+        import torch
+
+        value = value.detach().cpu().to(torch.float64).numpy()
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real numeric array, got {type(value).__name__}") from None
+    return arr
+
+
+def _check_finite(name: str, arr: np.ndarray) -> None:
+    if not np.all(np.isfinite(arr)):
+        bad = arr[~np.isfinite(arr)].flat[0]
+        raise ValueError(f"{name} must contain only finite values, got {bad!r}")
+
+
+def _check_positive(name: str, arr: np.ndarray) -> None:
+    _check_finite(name, arr)
+    if np.any(arr <= 0):
+        bad = arr[arr <= 0].flat[0]
+        raise ValueError(f"{name} must contain only positive values (log-log fit), got {bad!r}")
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_ci(ci: Any) -> float:
+    try:
+        out = float(ci)
+    except (TypeError, ValueError):
+        raise ValueError(f"ci must be a number in (0, 1), got {ci!r}") from None
+    if not (0.0 < out < 1.0):
+        raise ValueError(f"ci must be in (0, 1), got {ci!r}")
+    return out
+
+
+def _check_positive_scalar(name: str, value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive real number, got {value!r}") from None
+    if not math.isfinite(out) or out <= 0:
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    return out
+
+
+# --------------------------------------------------------------------------- log-log slopes
+@dataclass(frozen=True)
+class SlopeFit:
+    """Least-squares fit of ``log y = intercept + slope · log x`` (natural logarithms).
+
+    ``ci_low``/``ci_high`` are the bootstrap percentile interval of the slope and ``stderr``
+    the standard deviation of the bootstrap slopes; all three are NaN when the data carry no
+    information about the uncertainty (two points and a single repeat). ``n_points`` is the
+    number of distinct x values fitted.
+    """
+
+    slope: float
+    intercept: float
+    ci_low: float
+    ci_high: float
+    stderr: float
+    n_points: int
+
+    def predict(self, x: Any) -> np.ndarray:
+        """Fitted power law ``exp(intercept) · x**slope``; ``x`` any shape, float64 result."""
+        return np.exp(self.intercept) * np.asarray(x, dtype=np.float64) ** self.slope
+
+    def __str__(self) -> str:
+        return f"slope {self.slope:.3g} [{self.ci_low:.3g}, {self.ci_high:.3g}] (n={self.n_points})"
+
+
+def _ols_slopes(lx: np.ndarray, ly: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Batched simple regression of ``ly[..., i]`` on ``lx[i]``: returns (slopes, intercepts)."""
+    xc = lx - lx.mean()
+    sxx = float(xc @ xc)
+    slope = (ly @ xc) / sxx
+    intercept = ly.mean(axis=-1) - slope * lx.mean()
+    return slope, intercept
+
+
+def loglog_slope(x: Any, y: Any, *, n_boot: int = 2000, seed: int = 0, ci: float = 0.95) -> SlopeFit:
+    """Fit a power law ``y ≈ C · x^slope`` by least squares on ``(log x, log y)``.
+
+    Parameters
+    ----------
+    x : array-like, shape (P,)
+        Positive, finite abscissae (e.g. widths ``n``); at least two distinct values.
+    y : array-like, shape (P,) or (P, R)
+        Positive, finite ordinates. With shape (P, R) row ``i`` holds R repeats (e.g. seeds)
+        measured at ``x[i]``; the point estimate fits ``log(mean_r y[i, r])``.
+    n_boot : int
+        Number of bootstrap resamples (>= 1).
+    seed : int
+        Seed of the NumPy generator used for resampling (>= 0).
+    ci : float in (0, 1)
+        Coverage of the percentile interval.
+
+    Bootstrap
+    ---------
+    * y of shape (P, R): the repeats are resampled with replacement *within* each x (the design
+      with several seeds per width; the widths themselves are fixed), and each resample fits
+      the log of the resampled means. With R = 1 the interval collapses to the point estimate.
+    * y of shape (P,): a fixed-design residual bootstrap (Davison & Hinkley 1997, Alg. 6.3):
+      leverage-adjusted, centred residuals ``e_i / sqrt(1 - h_ii)`` are resampled and added to
+      the fitted line. With P = 2 the fit is exact and ``ci_low``, ``ci_high``, ``stderr`` are
+      NaN. With few points the percentile interval is a little narrow (normal rather than
+      Student-t quantiles).
+
+    Returns a ``SlopeFit`` (slope, intercept in natural-log units, ci_low, ci_high, stderr,
+    n_points).
+    """
+    x_arr = _as_float64("x", x)
+    y_arr = _as_float64("y", y)
+    n_boot = _check_int("n_boot", n_boot, 1)
+    seed = _check_int("seed", seed, 0)
+    ci = _check_ci(ci)
+    if x_arr.ndim != 1:
+        raise ValueError(f"x must be 1-D of shape (P,), got shape {x_arr.shape}")
+    if y_arr.ndim not in (1, 2):
+        raise ValueError(f"y must have shape (P,) or (P, R), got shape {y_arr.shape}")
+    if y_arr.shape[0] != x_arr.shape[0]:
+        raise ValueError(
+            f"x and y must have the same number of points, got x shape {x_arr.shape} "
+            f"and y shape {y_arr.shape}"
+        )
+    if x_arr.shape[0] < 2:
+        raise ValueError(f"need at least 2 points for a slope, got x shape {x_arr.shape}")
+    if y_arr.ndim == 2 and y_arr.shape[1] < 1:
+        raise ValueError(f"y must have at least one repeat per point, got shape {y_arr.shape}")
+    _check_positive("x", x_arr)
+    _check_positive("y", y_arr)
+    if np.ptp(x_arr) == 0:
+        raise ValueError(f"x must contain at least two distinct values, got {x_arr.tolist()!r}")
+
+    lx = np.log(x_arr)
+    p = x_arr.shape[0]
+    rng = np.random.default_rng(seed)
+    alpha = (1.0 - ci) / 2.0
+
+    if y_arr.ndim == 2:
+        ly = np.log(y_arr.mean(axis=1))
+        slope, intercept = _ols_slopes(lx, ly)
+        r = y_arr.shape[1]
+        boot = np.empty(n_boot)
+        chunk = max(1, int(4_000_000 // (p * r)))
+        rows = np.arange(p)[None, :, None]
+        for start in range(0, n_boot, chunk):
+            b = min(chunk, n_boot - start)
+            idx = rng.integers(0, r, size=(b, p, r))
+            means = y_arr[rows, idx].mean(axis=2)  # (b, P)
+            boot[start : start + b] = _ols_slopes(lx, np.log(means))[0]
+    else:
+        ly = np.log(y_arr)
+        slope, intercept = _ols_slopes(lx, ly)
+        if p == 2:
+            return SlopeFit(float(slope), float(intercept), math.nan, math.nan, math.nan, p)
+        fitted = intercept + slope * lx
+        xc = lx - lx.mean()
+        leverage = 1.0 / p + xc**2 / float(xc @ xc)
+        resid = (ly - fitted) / np.sqrt(1.0 - leverage)
+        resid = resid - resid.mean()
+        idx = rng.integers(0, p, size=(n_boot, p))
+        boot = _ols_slopes(lx, fitted[None, :] + resid[idx])[0]
+
+    lo, hi = np.quantile(boot, [alpha, 1.0 - alpha])
+    stderr = float(boot.std(ddof=1)) if n_boot > 1 else math.nan
+    return SlopeFit(float(slope), float(intercept), float(lo), float(hi), stderr, p)
+
+
+# --------------------------------------------------------------------------- errors
+def relative_frobenius_error(a: Any, b: Any) -> float:
+    """``‖a − b‖_F / ‖b‖_F`` with ``b`` the reference, as a Python float.
+
+    ``a`` and ``b``: torch tensors or array-likes of the same shape (any number of dimensions;
+    the norm is the 2-norm of the flattened difference). If both are tensors the computation
+    stays on their device in float64; otherwise both are converted to float64 NumPy arrays.
+    NaN/Inf in the inputs propagate to the result (so a diverged run gives NaN, which a claim
+    then marks FAIL). Raises ``ValueError`` on a shape mismatch (no broadcasting) or a zero
+    reference.
+    """
+    if _is_tensor(a) and _is_tensor(b):
+        import torch
+
+        if a.shape != b.shape:
+            raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+        a64 = a.detach().to(torch.float64)
+        b64 = b.detach().to(device=a64.device, dtype=torch.float64)
+        ref = float(torch.linalg.vector_norm(b64))
+        diff = float(torch.linalg.vector_norm(a64 - b64))
+    else:
+        a_arr = _as_float64("a", a)
+        b_arr = _as_float64("b", b)
+        if a_arr.shape != b_arr.shape:
+            raise ValueError(f"a and b must have the same shape, got {a_arr.shape} and {b_arr.shape}")
+        ref = float(np.linalg.norm(b_arr.ravel()))
+        diff = float(np.linalg.norm((a_arr - b_arr).ravel()))
+    if ref == 0.0:
+        raise ValueError("b (the reference) must have a non-zero Frobenius norm, got ‖b‖_F = 0")
+    return diff / ref
+
+
+# --------------------------------------------------------------------------- MMD
+def _samples(name: str, value: Any) -> np.ndarray:
+    arr = _as_float64(name, value)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must have shape (n, d) (or (n,) for d = 1), got shape {arr.shape}")
+    if arr.shape[0] < 2:
+        raise ValueError(f"{name} must hold at least 2 samples, got shape {arr.shape}")
+    if arr.shape[1] < 1:
+        raise ValueError(f"{name} must have at least one feature, got shape {arr.shape}")
+    _check_finite(name, arr)
+    return arr
+
+
+def _pair(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    xa, ya = _samples("x", x), _samples("y", y)
+    if xa.shape[1] != ya.shape[1]:
+        raise ValueError(f"x and y must have the same dimension d, got shapes {xa.shape} and {ya.shape}")
+    # A common shift leaves every distance unchanged; centring on the pooled mean keeps the
+    # norms small so that ‖a‖² + ‖b‖² − 2a·b loses little to cancellation.
+    centre = np.concatenate([xa, ya]).mean(axis=0)
+    return xa - centre, ya - centre
+
+
+def _rbf(a: np.ndarray, b: np.ndarray, lengthscale: float) -> np.ndarray:
+    """RBF kernel matrix exp(−‖a_i − b_j‖² / (2ℓ²)), shape (len(a), len(b)), float64.
+
+    Squared distances use ‖a‖² + ‖b‖² − 2a·b on (pre-centred) inputs, clamped at 0, in place.
+    """
+    out = a @ b.T
+    out *= -2.0
+    out += np.einsum("ij,ij->i", a, a)[:, None]
+    out += np.einsum("ij,ij->i", b, b)[None, :]
+    np.maximum(out, 0.0, out=out)
+    out *= -0.5 / lengthscale**2
+    np.exp(out, out=out)
+    return out
+
+
+def mmd2_unbiased(x: Any, y: Any, *, lengthscale: float) -> float:
+    """Unbiased estimate of the squared MMD between the laws of ``x`` and ``y``.
+
+    ``x``: shape (n, d), ``y``: shape (m, d) (1-D inputs are read as d = 1), n, m >= 2, any
+    real dtype or torch tensor; computed in float64. Kernel
+    ``k(a, b) = exp(−‖a − b‖² / (2 ℓ²))`` with ``ℓ = lengthscale`` (unit variance, as GPflow's
+    RBF used by Matthews et al. 2018).
+
+    MMD²_u = 1/(n(n−1)) Σ_{i≠j} k(x_i, x_j) + 1/(m(m−1)) Σ_{i≠j} k(y_i, y_j)
+             − 2/(nm) Σ_{i,j} k(x_i, y_j)
+
+    (Gretton et al. 2012, "A Kernel Two-Sample Test", JMLR 13:723, Lemma 6): the within-sample
+    sums omit the diagonal, so the estimate is unbiased and can be negative when the two laws
+    are equal. Returns a Python float.
+    """
+    ell = _check_positive_scalar("lengthscale", lengthscale)
+    xa, ya = _pair(x, y)
+    n, m = xa.shape[0], ya.shape[0]
+    kxx = _rbf(xa, xa, ell)
+    sxx = kxx.sum() - np.trace(kxx)
+    del kxx
+    kyy = _rbf(ya, ya, ell)
+    syy = kyy.sum() - np.trace(kyy)
+    del kyy
+    sxy = _rbf(xa, ya, ell).sum()
+    return float(sxx / (n * (n - 1)) + syy / (m * (m - 1)) - 2.0 * sxy / (n * m))
+
+
+def _mmd2_from_masks(k0: np.ndarray, row_sums: np.ndarray, total: float, masks: np.ndarray,
+                     n: int, m: int) -> np.ndarray:
+    """MMD²_u for several splits of a pooled sample at once.
+
+    ``k0``: pooled kernel (N, N) with zero diagonal; ``masks``: (B, N) float 0/1, 1 = "x".
+    With a = mask: S_xx = aᵀK0a, S_xy = aᵀr − S_xx, S_yy = T − 2aᵀr + S_xx (r = K0·1, T = 1ᵀK0·1).
+    """
+    sxx = np.einsum("bn,bn->b", masks @ k0, masks)
+    ar = masks @ row_sums
+    sxy = ar - sxx
+    syy = total - 2.0 * ar + sxx
+    return sxx / (n * (n - 1)) + syy / (m * (m - 1)) - 2.0 * sxy / (n * m)
+
+
+def mmd_permutation_test(x: Any, y: Any, *, lengthscale: float, n_permutations: int = 200,
+                         seed: int = 0) -> tuple[float, float]:
+    """Permutation two-sample test with statistic ``mmd2_unbiased`` (same kernel and shapes).
+
+    The pooled (n+m)×(n+m) kernel matrix is built once; each permutation relabels which n
+    pooled samples are "x" and its MMD²_u is a pair of matrix-vector products (batched as a
+    matrix product), so n = m = 2000, d = 10, 200 permutations takes about a second or two.
+    Memory: one float64 (n+m)² matrix.
+
+    Returns ``(mmd2, p_value)`` with ``p_value = (1 + #{perm : MMD²_perm ≥ MMD²_obs}) /
+    (1 + n_permutations)`` (the +1 correction makes the test exact at every level; Phipson &
+    Smyth 2010). ``mmd2`` equals ``mmd2_unbiased(x, y, lengthscale=...)`` up to rounding.
+    """
+    ell = _check_positive_scalar("lengthscale", lengthscale)
+    n_permutations = _check_int("n_permutations", n_permutations, 1)
+    seed = _check_int("seed", seed, 0)
+    xa, ya = _pair(x, y)
+    n, m = xa.shape[0], ya.shape[0]
+    pooled = np.concatenate([xa, ya])
+    n_all = n + m
+    k0 = _rbf(pooled, pooled, ell)
+    np.fill_diagonal(k0, 0.0)
+    row_sums = k0.sum(axis=1)
+    total = float(row_sums.sum())
+
+    observed_mask = np.zeros((1, n_all))
+    observed_mask[0, :n] = 1.0
+    observed = float(_mmd2_from_masks(k0, row_sums, total, observed_mask, n, m)[0])
+
+    rng = np.random.default_rng(seed)
+    base = np.arange(n_all)
+    chunk = 64
+    n_ge = 0
+    for start in range(0, n_permutations, chunk):
+        b = min(chunk, n_permutations - start)
+        perms = rng.permuted(np.broadcast_to(base, (b, n_all)), axis=1)
+        masks = np.zeros((b, n_all))
+        np.put_along_axis(masks, perms[:, :n], 1.0, axis=1)
+        stats_ = _mmd2_from_masks(k0, row_sums, total, masks, n, m)
+        n_ge += int(np.count_nonzero(stats_ >= observed))
+    p_value = (1.0 + n_ge) / (1.0 + n_permutations)
+    return observed, p_value
+
+
+# --------------------------------------------------------------------------- distribution tests
+def ks_normal(samples: Any, variance: float) -> tuple[float, float]:
+    """One-sample Kolmogorov–Smirnov test of ``samples`` against N(0, variance).
+
+    ``samples``: 1-D, shape (S,), S >= 1, finite (pass i.i.d. draws, e.g. one output over
+    seeds; flattening correlated outputs would invalidate the test). ``variance`` > 0 (the
+    predicted NNGP variance Σ(x, x), not a standard deviation). Uses
+    ``scipy.stats.kstest(samples, "norm", args=(0, sqrt(variance)))``; returns
+    ``(statistic, p_value)`` as floats.
+    """
+    s = _as_float64("samples", samples)
+    if s.ndim != 1 or s.shape[0] < 1:
+        raise ValueError(f"samples must be 1-D with at least one value, got shape {s.shape}")
+    _check_finite("samples", s)
+    var = _check_positive_scalar("variance", variance)
+    import scipy.stats  # imported here: scipy.stats is slow to import and only needed here
+
+    res = scipy.stats.kstest(s, "norm", args=(0.0, math.sqrt(var)))
+    return float(res.statistic), float(res.pvalue)
+
+
+def excess_kurtosis(samples: Any, axis: int = 0) -> float | np.ndarray:
+    """Fisher excess kurtosis ``m4 / m2² − 3`` along ``axis`` (0 for a Gaussian).
+
+    Uses the plain (biased, "method of moments") central moments
+    ``m_k = mean((x − mean x)^k)``, i.e. ``scipy.stats.kurtosis(..., fisher=True, bias=True)``;
+    no small-sample correction. ``samples``: any shape with at least 2 values along ``axis``,
+    finite. Returns a float for 1-D input, else a float64 array with ``axis`` removed. A
+    constant slice (m2 = 0) gives NaN.
+    """
+    s = _as_float64("samples", samples)
+    if s.ndim == 0:
+        raise ValueError("samples must have at least one dimension, got a scalar")
+    if not -s.ndim <= axis < s.ndim:
+        raise ValueError(f"axis must be in [{-s.ndim}, {s.ndim - 1}] for shape {s.shape}, got {axis!r}")
+    if s.shape[axis] < 2:
+        raise ValueError(f"samples must have at least 2 values along axis {axis}, got shape {s.shape}")
+    _check_finite("samples", s)
+    dev = s - s.mean(axis=axis, keepdims=True)
+    m2 = np.mean(dev**2, axis=axis)
+    m4 = np.mean(dev**4, axis=axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(m2 > 0, m4 / np.where(m2 > 0, m2, 1.0) ** 2 - 3.0, np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+# --------------------------------------------------------------------------- generic bootstrap
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Point estimate, percentile interval, and the bootstrap standard deviation."""
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    stderr: float
+    n_boot: int
+
+
+def bootstrap_ci(samples: Any, statistic: Callable[[np.ndarray], Any], n_boot: int = 2000,
+                 seed: int = 0, ci: float = 0.95) -> BootstrapResult:
+    """Nonparametric percentile bootstrap of ``statistic(samples)``.
+
+    ``samples``: array of shape (S, ...) whose rows (axis 0) are i.i.d. units, S >= 2, converted
+    to float64. ``statistic``: maps an array of the same shape to a scalar; it is called once
+    on ``samples`` and ``n_boot`` times on row-resamples drawn with replacement by
+    ``numpy.random.default_rng(seed)``. Returns ``BootstrapResult(estimate, ci_low, ci_high,
+    stderr, n_boot)`` with the ``(1 ± ci)/2`` quantiles of the bootstrap statistics (Efron &
+    Tibshirani 1993, ch. 13). Non-finite bootstrap statistics make the interval NaN.
+    """
+    s = _as_float64("samples", samples)
+    if s.ndim < 1 or s.shape[0] < 2:
+        raise ValueError(f"samples must have at least 2 rows (axis 0), got shape {s.shape}")
+    if not callable(statistic):
+        raise ValueError(f"statistic must be callable, got {statistic!r}")
+    n_boot = _check_int("n_boot", n_boot, 1)
+    seed = _check_int("seed", seed, 0)
+    ci = _check_ci(ci)
+    estimate = float(statistic(s))
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, s.shape[0], size=(n_boot, s.shape[0]))
+    boot = np.array([float(statistic(s[i])) for i in idx])
+    if not np.all(np.isfinite(boot)):
+        return BootstrapResult(estimate, math.nan, math.nan, math.nan, n_boot)
+    alpha = (1.0 - ci) / 2.0
+    lo, hi = np.quantile(boot, [alpha, 1.0 - alpha])
+    stderr = float(boot.std(ddof=1)) if n_boot > 1 else math.nan
+    return BootstrapResult(estimate, float(lo), float(hi), stderr, n_boot)

@@ -1,0 +1,222 @@
+"""Full-batch gradient descent on MSE for a network and for its linearisation around θ₀.
+
+Loss (Jacot et al. 2018): C(θ) = (1/2N) Σ_i ‖f_θ(x_i) − y_i‖² (``normalization="mean"``), or the
+summed loss ½ Σ_i ‖·‖² of Lee et al. 2019 (``"sum"``). One step is θ ← θ − η ∇_θ C, and time is
+t = steps × η. The linearised model (Lee et al. 2019, eq. 6) is
+
+    f^lin_θ(x) = f_{θ₀}(x) + J_{θ₀}(x)(θ − θ₀),
+
+evaluated with ``torch.func.jvp`` around θ₀; its gradient J_{θ₀}(X)ᵀ r comes from one
+``torch.func.vjp`` at θ₀ reused for every step. Both models take identical steps.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from . import _validation as check
+from ._progress import progress_bar
+from .dynamics import NORMALIZATIONS, check_learning_rate
+from .empirical import empirical_ntk
+
+
+@dataclass
+class TrainingRecord:
+    """What was recorded at ``steps`` (R recorded steps, increasing, including 0 and the last).
+
+    Attributes:
+        steps: (R,) int64 step indices; ``t`` (R,) float64 times steps × η.
+        loss: (R,) training loss (normalisation as requested).
+        f_train: (R, N[, k]) outputs on the training inputs; f_test: (R, M[, k]) or None.
+        param_change: (R,) ‖θ_t − θ₀‖ / ‖θ₀‖ over all parameters.
+        layer_change: {parameter name: (R,) ‖θ^l_t − θ^l_0‖_F / ‖θ^l_0‖_F}.
+        ntk: {step: empirical NTK on ``ntk_inputs``} for the requested ``ntk_steps``.
+        params: the final parameters {name: tensor} (θ_T for both models).
+    """
+
+    steps: torch.Tensor
+    t: torch.Tensor
+    loss: torch.Tensor
+    f_train: torch.Tensor
+    f_test: torch.Tensor | None
+    param_change: torch.Tensor
+    layer_change: dict[str, torch.Tensor]
+    ntk: dict[int, torch.Tensor] = field(default_factory=dict)
+    params: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+def _record_steps(steps: int, record_every: int | None, record_steps: Sequence[int] | None) -> list[int]:
+    if record_steps is not None:
+        chosen = sorted({int(s) for s in record_steps} | {0, steps})
+        bad = [s for s in chosen if not 0 <= s <= steps]
+        if bad:
+            raise ValueError(f"record_steps must lie in [0, steps={steps}], got {bad}")
+        return chosen
+    every = check.positive_int("record_every", record_every or 1)
+    return sorted(set(range(0, steps + 1, every)) | {steps})
+
+
+def _targets(y, like: torch.Tensor, n: int) -> torch.Tensor:
+    y = torch.as_tensor(y).to(dtype=like.dtype, device=like.device)
+    if y.ndim == 1:
+        y = y[:, None]
+    if y.shape != (n, like.shape[-1]):
+        raise ValueError(f"y_train must have shape ({n},) or ({n}, {like.shape[-1]}) to match the "
+                         f"network's outputs, got {tuple(y.shape)}")
+    if not bool(torch.isfinite(y).all()):
+        raise ValueError("y_train contains NaN or Inf entries")
+    return y
+
+
+def _flat_ntk(theta: torch.Tensor) -> torch.Tensor:
+    """(N, N) or (N, N, k, k) -> (N·k, N·k)."""
+    if theta.ndim == 2:
+        return theta
+    n, _, k, _ = theta.shape
+    return theta.permute(0, 2, 1, 3).reshape(n * k, n * k)
+
+
+def train_full_batch(net: nn.Module, x_train, y_train, *, steps: int, eta: float, x_test=None,
+                     linearized: bool = False, record_every: int | None = 1,
+                     record_steps: Sequence[int] | None = None, ntk_steps: Sequence[int] = (),
+                     ntk_inputs=None, normalization: str = "mean", check_stability: bool = True,
+                     progress: bool | None = None) -> TrainingRecord:
+    """Train a copy of ``net`` (or its linearisation around the current parameters) by
+    full-batch gradient descent on MSE. ``net`` itself is not modified.
+
+    Args:
+        net: a network mapping (N, n0) to (N, k) (e.g. ``ntkutils.MLP``).
+        x_train (N, n0), y_train (N,) or (N, k); x_test (M, n0), optional.
+        steps: number of GD steps; eta: learning rate η.
+        linearized: train f^lin instead of the network.
+        record_every / record_steps: which steps to record (0 and ``steps`` always are).
+        ntk_steps: steps at which to store the empirical NTK on ``ntk_inputs`` (default x_train);
+            network training only (the linearised model's NTK is constant).
+        normalization: "mean" (½·mean over N, Jacot) or "sum" (½·sum, Lee et al.).
+        check_stability: raise ``ValueError`` if η ≥ 2/λ_max of the normalised empirical NTK at
+            initialisation (the GD stability bound of the linearised model).
+        progress: show a progress bar (default: only when run interactively).
+
+    Raises:
+        FloatingPointError: if the loss becomes NaN/Inf, naming the step.
+    """
+    steps = check.nonnegative_int("steps", steps)
+    eta = check.finite_float("eta", eta, strictly_positive=True)
+    normalization = check.choice("normalization", normalization, NORMALIZATIONS)
+    if linearized and ntk_steps:
+        raise ValueError("ntk_steps is only for network training: the linearised model's NTK is "
+                         f"constant (got ntk_steps={list(ntk_steps)!r} with linearized=True)")
+    p0 = next(net.parameters())
+    n0 = getattr(net, "n0", None)
+    x_train = check.as_inputs("x_train", x_train, dtype=p0.dtype, device=p0.device, n0=n0)
+    x_test = None if x_test is None else check.as_inputs("x_test", x_test, dtype=p0.dtype,
+                                                         device=p0.device, n0=x_train.shape[1])
+    ntk_x = x_train if ntk_inputs is None else check.as_inputs("ntk_inputs", ntk_inputs, dtype=p0.dtype,
+                                                                device=p0.device, n0=x_train.shape[1])
+    n = x_train.shape[0]
+    scale = 1.0 / n if normalization == "mean" else 1.0
+    recorded = _record_steps(steps, record_every, record_steps)
+    ntk_at = {check.nonnegative_int("ntk_steps", s) for s in ntk_steps}
+    if any(s > steps for s in ntk_at):
+        raise ValueError(f"ntk_steps must lie in [0, steps={steps}], got {sorted(ntk_at)}")
+
+    model = copy.deepcopy(net)
+    params = {name: p.detach().clone() for name, p in model.named_parameters()}
+    theta0 = {name: p.clone() for name, p in params.items()}
+
+    def f(p, x):
+        return torch.func.functional_call(model, p, (x,))
+
+    with torch.no_grad():
+        f0_train = f(theta0, x_train)
+    y = _targets(y_train, f0_train, n)
+    if check_stability:
+        theta_init = _flat_ntk(empirical_ntk(model, x_train).to(torch.float64))
+        check_learning_rate(eta, theta_init * (theta_init.shape[0] / n if normalization == "mean" else 1.0),
+                            normalization)
+
+    if linearized:
+        _, vjp_train = torch.func.vjp(lambda p: f(p, x_train), theta0)
+        delta = {name: torch.zeros_like(p) for name, p in theta0.items()}
+        f0_test = None if x_test is None else f(theta0, x_test).detach()
+
+        def outputs(x, f0x):
+            return f0x + torch.func.jvp(lambda p: f(p, x), (theta0,), (delta,))[1]
+
+        def current():
+            return {name: theta0[name] + delta[name] for name in theta0}
+
+    rec: dict[str, list] = {"loss": [], "f_train": [], "f_test": [], "change": [], "layers": []}
+    snapshots: dict[int, torch.Tensor] = {}
+    norm0 = torch.sqrt(sum((p.double() ** 2).sum() for p in theta0.values()))
+
+    def record(step: int, out_train: torch.Tensor, loss: torch.Tensor, p_now: dict[str, torch.Tensor]):
+        rec["loss"].append(float(loss.detach()))
+        rec["f_train"].append(out_train.detach().clone())
+        if x_test is not None:
+            with torch.no_grad():
+                rec["f_test"].append(outputs(x_test, f0_test) if linearized else f(p_now, x_test))
+        diffs = {name: (p_now[name].detach() - theta0[name]).double() for name in theta0}
+        rec["change"].append(float(torch.sqrt(sum((d ** 2).sum() for d in diffs.values())) / norm0))
+        rec["layers"].append({name: float(d.norm() / theta0[name].double().norm().clamp_min(1e-300))
+                              for name, d in diffs.items()})
+
+    for step in progress_bar(range(steps + 1), total=steps + 1, desc="GD", progress=progress):
+        if linearized:
+            with torch.no_grad():
+                out = outputs(x_train, f0_train)
+        else:
+            for p in params.values():
+                p.requires_grad_(True)
+            out = f(params, x_train)
+        resid = out - y
+        loss = 0.5 * scale * (resid ** 2).sum()
+        if not bool(torch.isfinite(loss.detach())):
+            raise FloatingPointError(f"training diverged: the loss is {float(loss)} at step {step} "
+                                     f"(eta={eta}); lower eta")
+        if step in recorded:
+            record(step, out, loss, current() if linearized else params)
+        if step in ntk_at:
+            snapshots[step] = empirical_ntk(_with_params(model, params), ntk_x)
+        if step == steps:
+            break
+        if linearized:
+            grads = vjp_train(scale * resid)[0]
+            for name in delta:
+                delta[name] -= eta * grads[name]
+        else:
+            grads = torch.autograd.grad(loss, list(params.values()))
+            with torch.no_grad():
+                params = {name: (p - eta * g).detach() for (name, p), g in zip(params.items(), grads)}
+
+    final = current() if linearized else {k: v.detach() for k, v in params.items()}
+    return TrainingRecord(
+        steps=torch.tensor(recorded, dtype=torch.int64),
+        t=torch.tensor(recorded, dtype=torch.float64) * eta,
+        loss=torch.tensor(rec["loss"], dtype=torch.float64),
+        f_train=_squeeze(torch.stack(rec["f_train"])),
+        f_test=_squeeze(torch.stack(rec["f_test"])) if rec["f_test"] else None,
+        param_change=torch.tensor(rec["change"], dtype=torch.float64),
+        layer_change={name: torch.tensor([r[name] for r in rec["layers"]], dtype=torch.float64)
+                      for name in theta0},
+        ntk=snapshots,
+        params=final,
+    )
+
+
+def _squeeze(out: torch.Tensor) -> torch.Tensor:
+    """(R, N, 1) -> (R, N) for scalar outputs."""
+    return out[..., 0] if out.shape[-1] == 1 else out
+
+
+def _with_params(model: nn.Module, params: dict[str, torch.Tensor]) -> nn.Module:
+    """Load ``params`` into ``model`` (a private copy) so the fast empirical NTK can use it."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(params[name])
+    return model

@@ -1,0 +1,78 @@
+"""Empirical NTK: the fast layerwise path against the torch.func Jacobian contraction, and the
+latter against per-example autograd gradients."""
+
+import pytest
+import torch
+from torch import nn
+
+import ntkutils as nu
+
+
+def _rel(a, b):
+    return float((a - b).norm() / b.norm())
+
+
+@pytest.mark.parametrize("parameterization", ["ntk", "standard"])
+@pytest.mark.parametrize("sigma_b", [0.2, 0.0, None])
+@pytest.mark.parametrize("activation,depth", [("relu", 1), ("relu", 2), ("relu", 4), ("erf", 3),
+                                              ("tanh", 3), ("gelu", 2), ("cube", 3), ("identity", 2)])
+def test_layerwise_equals_jacobian_contraction(parameterization, sigma_b, activation, depth):
+    g = torch.Generator().manual_seed(0)
+    x1 = torch.randn(6, 3, generator=g, dtype=torch.float64)
+    x2 = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    net = nu.MLP(3, [9, 7, 8][: depth - 1] or 5, depth, activation, 1.3, sigma_b, parameterization,
+                 seed=1, dtype=torch.float64)
+    for a, b in [(x1, x2), (x1, None)]:
+        fast = nu.empirical_ntk(net, a, b)
+        ref = nu.empirical_ntk(net, a, b, implementation="jacobian", batch_size=4)
+        assert fast.shape == ref.shape == (6, 6 if b is None else 4)
+        assert _rel(fast, ref) < 1e-10
+
+
+@pytest.mark.parametrize("batch_size", [None, 1, 4])
+def test_vector_outputs_and_batching(batch_size):
+    net = nu.MLP(2, 11, 3, "tanh", n_out=3, dtype=torch.float64, seed=5)
+    x1, x2 = torch.randn(5, 2, dtype=torch.float64), torch.randn(3, 2, dtype=torch.float64)
+    fast = nu.empirical_ntk(net, x1, x2, batch_size=batch_size)
+    ref = nu.empirical_ntk(net, x1, x2, implementation="jacobian", batch_size=2)
+    assert fast.shape == (5, 3, 3, 3)
+    assert _rel(fast, ref) < 1e-10
+    sym = nu.empirical_ntk(net, x1, batch_size=batch_size)
+    torch.testing.assert_close(sym, sym.permute(1, 0, 3, 2))
+
+
+def test_jacobian_path_against_per_example_autograd():
+    """Any nn.Module: Θ̂(x, x') = Σ_p ∂f(x)/∂p · ∂f(x')/∂p from a loop of autograd.grad calls."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 10), nn.Tanh(), nn.Linear(10, 1)).double()
+    x = torch.randn(5, 3, dtype=torch.float64)
+    grads = []
+    for i in range(5):
+        g = torch.autograd.grad(model(x[i:i + 1]).sum(), list(model.parameters()))
+        grads.append(torch.cat([t.reshape(-1) for t in g]))
+    jac = torch.stack(grads)
+    theta = nu.empirical_ntk(model, x, batch_size=2)
+    torch.testing.assert_close(theta, jac @ jac.T, rtol=1e-12, atol=1e-12)
+
+
+def test_float32_agrees_with_float64():
+    net32 = nu.MLP(2, 64, 3, seed=3)
+    net64 = nu.MLP(2, 64, 3, seed=3, dtype=torch.float64)
+    x = torch.randn(5, 2)
+    assert _rel(nu.empirical_ntk(net32, x).double(), nu.empirical_ntk(net64, x)) < 1e-5
+
+
+def test_bad_inputs():
+    net = nu.MLP(3, 8, 2)
+    with pytest.raises(ValueError, match="x1"):
+        nu.empirical_ntk(net, torch.ones(4, 2))
+    with pytest.raises(ValueError, match="x2"):
+        nu.empirical_ntk(net, torch.ones(4, 3), torch.ones(2, 5))
+    with pytest.raises(ValueError, match="implementation"):
+        nu.empirical_ntk(net, torch.ones(4, 3), implementation="fast")
+    with pytest.raises(ValueError, match="layerwise"):
+        nu.empirical_ntk(nn.Linear(3, 1), torch.ones(4, 3), implementation="layerwise")
+    with pytest.raises(ValueError, match="NaN"):
+        nu.empirical_ntk(net, torch.tensor([[1.0, float("inf"), 0.0]]))
+    with pytest.raises(ValueError, match="batch_size"):
+        nu.empirical_ntk(net, torch.ones(4, 3), batch_size=0)

@@ -1,0 +1,111 @@
+"""Training: the linearised model against the closed form with the empirical NTK, a network
+step against a hand-written one, divergence detection, determinism."""
+
+import math
+
+import pytest
+import torch
+
+import ntkutils as nu
+
+
+@pytest.fixture
+def setup():
+    x = nu.data.sphere_uniform(10, 3, seed=0)
+    xt = nu.data.sphere_uniform(4, 3, seed=1)
+    y = torch.sin(3 * x[:, 0])
+    net = nu.MLP(3, 128, 3, "relu", 1.0, 0.1, seed=2, dtype=torch.float64)
+    return net, x, xt, y
+
+
+def test_linearised_training_is_the_closed_form(setup):
+    net, x, xt, y = setup
+    rec = nu.train_full_batch(net, x, y, steps=60, eta=1.0, x_test=xt, linearized=True, record_every=20)
+    theta, theta_t = nu.empirical_ntk(net, x), nu.empirical_ntk(net, xt, x)
+    with torch.no_grad():
+        f0, g0 = net(x)[:, 0], net(xt)[:, 0]
+    pred = nu.gradient_descent_predict(theta, y, f0, rec.steps, eta=1.0, ntk_test_train=theta_t, f0_test=g0)
+    torch.testing.assert_close(rec.f_train, pred.train, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(rec.f_test, pred.test, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(rec.t, rec.steps.double())
+
+
+def test_one_network_step_by_hand(setup):
+    net, x, _, y = setup
+    rec = nu.train_full_batch(net, x, y, steps=1, eta=0.5, record_every=1)
+    params = [p.detach().clone().requires_grad_(True) for p in net.parameters()]
+    names = [n for n, _ in net.named_parameters()]
+    out = torch.func.functional_call(net, dict(zip(names, params)), (x,))[:, 0]
+    loss = 0.5 * ((out - y) ** 2).mean()
+    grads = torch.autograd.grad(loss, params)
+    for name, p, g in zip(names, params, grads):
+        torch.testing.assert_close(rec.params[name], p.detach() - 0.5 * g)
+    assert float(rec.loss[0]) == pytest.approx(float(loss.detach()))
+    assert float(rec.param_change[0]) == 0.0 and float(rec.param_change[1]) > 0
+
+
+def test_network_and_linearisation_agree_when_wide():
+    """Lee et al. 2019: a wide network trains like its linearisation (sanity check, not the
+    scaling study of notebook 05)."""
+    x = nu.data.sphere_uniform(8, 2, seed=3)
+    y = x[:, 0] * x[:, 1]
+    net = nu.MLP(2, 2048, 3, "erf", 1.0, 0.1, seed=0, dtype=torch.float64)
+    nn_rec = nu.train_full_batch(net, x, y, steps=50, eta=1.0, record_every=50, ntk_steps=[0, 50])
+    lin = nu.train_full_batch(net, x, y, steps=50, eta=1.0, record_every=50, linearized=True)
+    gap = float((nn_rec.f_train[-1] - lin.f_train[-1]).norm() / (lin.f_train[-1] - lin.f_train[0]).norm())
+    assert gap < 0.02
+    change = nu.stats.relative_frobenius_error(nn_rec.ntk[50], nn_rec.ntk[0])
+    assert 0 < change < 0.02
+
+
+def test_net_is_not_modified_and_runs_are_deterministic(setup):
+    net, x, xt, y = setup
+    before = [p.detach().clone() for p in net.parameters()]
+    a = nu.train_full_batch(net, x, y, steps=5, eta=1.0, x_test=xt)
+    b = nu.train_full_batch(net, x, y, steps=5, eta=1.0, x_test=xt)
+    assert all(torch.equal(p, q) for p, q in zip(before, net.parameters()))
+    assert torch.equal(a.f_test, b.f_test) and torch.equal(a.loss, b.loss)
+
+
+def test_learning_rate_above_bound_raises(setup):
+    net, x, _, y = setup
+    bound = nu.max_learning_rate(nu.empirical_ntk(net, x))
+    with pytest.raises(ValueError, match="stability bound"):
+        nu.train_full_batch(net, x, y, steps=3, eta=1.05 * bound)
+
+
+def test_divergence_names_the_step(setup):
+    _, x, _, y = setup
+    net = nu.MLP(3, 16, 2, "identity", seed=0, dtype=torch.float64)  # GD on it blows up geometrically
+    eta = 20 * nu.max_learning_rate(nu.empirical_ntk(net, x))
+    with pytest.raises(FloatingPointError, match=r"step \d+"):
+        nu.train_full_batch(net, x, y, steps=5000, eta=eta, check_stability=False, record_every=1000)
+
+
+def test_vector_outputs(setup):
+    _, x, _, _ = setup
+    net = nu.MLP(3, 64, 2, n_out=2, seed=1, dtype=torch.float64)
+    y = torch.stack([x[:, 0], x[:, 1]], 1)
+    rec = nu.train_full_batch(net, x, y, steps=10, eta=1.0, linearized=True, record_every=10)
+    assert rec.f_train.shape == (2, 10, 2)
+    assert float(rec.loss[-1]) < float(rec.loss[0])
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    (dict(steps=-1), "steps"), (dict(eta=0.0), "eta"), (dict(eta=math.nan), "eta"),
+    (dict(normalization="l2"), "normalization"), (dict(record_steps=[99]), "record_steps"),
+    (dict(linearized=True, ntk_steps=[0]), "ntk_steps"),
+])
+def test_bad_arguments(setup, kwargs, error):
+    net, x, _, y = setup
+    args = dict(steps=5, eta=0.5) | kwargs
+    with pytest.raises(ValueError, match=error):
+        nu.train_full_batch(net, x, y, **args)
+
+
+def test_bad_data(setup):
+    net, x, _, y = setup
+    with pytest.raises(ValueError, match="y_train"):
+        nu.train_full_batch(net, x, y[:4], steps=1, eta=0.1)
+    with pytest.raises(ValueError, match="x_train"):
+        nu.train_full_batch(net, x[:, :2], y, steps=1, eta=0.1)
