@@ -7,7 +7,7 @@ Modules: ``activations``, ``models``, ``kernels``, ``empirical``, ``dynamics``, 
 ``data``, ``stats``, ``claims``, ``plotting``, ``paths``.
 """
 
-from . import activations, claims, data, dynamics, empirical, kernels, models, paths, plotting, stats, training
+from . import activations, claims, data, dynamics, empirical, kernels, models, paths, plotting, profiles, stats, training
 from .activations import ACTIVATIONS, get_activation
 from .claims import Claim, ClaimSet, load_results
 from .dynamics import (
@@ -22,11 +22,11 @@ from .dynamics import (
     ntk_gp_predict,
     residual_projections,
 )
-from .empirical import MonteCarloKernels, empirical_ntk, monte_carlo_kernels
+from .empirical import MonteCarloKernels, empirical_ntk, monte_carlo_kernels, sample_outputs_at_init
 from .kernels import Kernels, LayerKernels, analytic_kernels
 from .models import MLP
 from .paths import figures_dir, results_dir
-from .plotting import band_plot, house_style, loglog_with_fit, save_figure, use_house_style
+from .plotting import band_plot, house_style, loglog_with_fit, qq_plot, save_figure, use_house_style
 from .stats import (
     BootstrapResult,
     SlopeFit,
@@ -47,10 +47,10 @@ __all__ = [
     "Prediction", "TrainingRecord", "analytic_kernels", "check_learning_rate", "data",
     "dynamics", "empirical", "empirical_ntk", "get_activation", "gradient_descent_predict",
     "gradient_flow_predict", "kernel_eigendecomposition", "kernels", "max_learning_rate",
-    "models", "monte_carlo_kernels", "nngp_readout_predict", "ntk_gp_predict",
+    "models", "monte_carlo_kernels", "sample_outputs_at_init", "nngp_readout_predict", "ntk_gp_predict",
     "residual_projections", "train_full_batch", "training", "activations",
     "Claim", "ClaimSet", "load_results", "claims", "paths", "plotting", "stats",
     "figures_dir", "results_dir", "band_plot", "house_style", "loglog_with_fit", "save_figure",
-    "use_house_style", "BootstrapResult", "SlopeFit", "bootstrap_ci", "excess_kurtosis",
+    "use_house_style", "qq_plot", "profiles", "BootstrapResult", "SlopeFit", "bootstrap_ci", "excess_kurtosis",
     "ks_normal", "loglog_slope", "mmd2_unbiased", "mmd_permutation_test", "relative_frobenius_error",
 ]

@@ -140,10 +140,12 @@ class ClaimSet:
 
     ``notebook``: the notebook's stem, e.g. ``"01_gp_at_initialization"`` (letters, digits,
     ``_ . -``; it names ``results/<notebook>.json``). ``profile``: one of ``PROFILES``.
+    ``assess``: judge the claims (default: every profile but ``smoke``); when False each claim
+    is still computed and shown but recorded as NOT ASSESSED, with the status it would have had.
     Claim names must be unique within a set.
     """
 
-    def __init__(self, notebook: str, profile: str) -> None:
+    def __init__(self, notebook: str, profile: str, *, assess: bool | None = None) -> None:
         if not isinstance(notebook, str) or not _NAME_RE.fullmatch(notebook):
             raise ValueError(
                 f"notebook must be a file stem of letters, digits, '_', '.', '-' (no path "
@@ -153,6 +155,9 @@ class ClaimSet:
             raise ValueError(f"profile must be one of {list(PROFILES)}, got {profile!r}")
         self.notebook = notebook
         self.profile = profile
+        # At the smoke profile the numbers come from too few samples to judge a claim: the
+        # comparisons are still computed and shown, but recorded as NOT ASSESSED.
+        self.assess = profile != "smoke" if assess is None else bool(assess)
         self._claims: list[Claim] = []
 
     # ------------------------------------------------------------------ container protocol
@@ -188,6 +193,9 @@ class ClaimSet:
                 raise ValueError(f"{label} must be a non-empty string, got {text!r}")
         if any(c.name == name for c in self._claims):
             raise ValueError(f"a claim named {name!r} already exists in {self.notebook!r}")
+        if not self.assess and status != NOT_ASSESSED:
+            reason = f"not assessed at the {self.profile} profile (would be {status})"
+            status = NOT_ASSESSED
         claim = Claim(name=name, paper=paper, expected=expected, measured=measured,
                       tolerance=tolerance, status=status, reason=reason, digits=_digits(digits))
         self._claims.append(claim)

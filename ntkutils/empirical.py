@@ -17,6 +17,7 @@ Two implementations of the same quantity:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -220,3 +221,51 @@ def monte_carlo_kernels(x1, x2=None, *, n_samples: int, width: int, depth: int,
     nngp, nngp_sem = mean_sem("nngp")
     ntk, ntk_sem = mean_sem("ntk") if compute_ntk else (None, None)
     return MonteCarloKernels(nngp, ntk, nngp_sem, ntk_sem, n_samples)
+
+
+# ---------------------------------------------------------------------------------------------
+# Many independent networks at initialisation, batched
+# ---------------------------------------------------------------------------------------------
+
+def sample_outputs_at_init(x, *, n_samples: int, width: int, depth: int, activation: str = "relu",
+                           sigma_w: float = 1.0, sigma_b: float | None = 0.1, seed: int = 0,
+                           dtype: torch.dtype = torch.float64,
+                           device: torch.device | str | None = None,
+                           max_chunk_bytes: int = 256 * 2**20) -> torch.Tensor:
+    """Outputs f_s(x) of ``n_samples`` independent randomly initialised scalar-output networks.
+
+    The networks are the ``MLP`` of the same arguments (either parameterisation: they define the
+    same function distribution at initialisation), drawn in batches and evaluated with batched
+    matrix products, so thousands of initialisations take seconds. The draws are a deterministic
+    function of ``seed`` (not the same draws as ``MLP(seed=...)``).
+
+    Args:
+        x: inputs (N, n0).
+    Returns:
+        (n_samples, N) tensor of ``dtype``: row s is (f_s(x_1), ..., f_s(x_N)).
+    """
+    from .activations import get_activation
+    from .models import _hidden_widths
+
+    n_samples = check.positive_int("n_samples", n_samples)
+    depth = check.positive_int("depth", depth)
+    phi = get_activation(activation).fn
+    sigma_w = check.finite_float("sigma_w", sigma_w, strictly_positive=True)
+    sb = 0.0 if sigma_b is None else check.finite_float("sigma_b", sigma_b, minimum=0.0)
+    x = check.as_inputs("x", x, dtype=dtype, device=device)
+    widths = [x.shape[1], *_hidden_widths(width, depth), 1]
+    gen = torch.Generator(device=x.device).manual_seed(check.nonnegative_int("seed", seed))
+    per_net = sum(a * b for a, b in zip(widths[:-1], widths[1:])) * x.element_size()
+    chunk = max(1, min(n_samples, max_chunk_bytes // max(per_net, 1)))
+    out = []
+    for lo in range(0, n_samples, chunk):
+        b = min(chunk, n_samples - lo)
+        a = x.expand(b, *x.shape)                                              # (B, N, n_l)
+        for l, (n_in, n_next) in enumerate(zip(widths[:-1], widths[1:])):
+            w = torch.randn(b, n_in, n_next, generator=gen, dtype=dtype, device=x.device)
+            h = (sigma_w / math.sqrt(n_in)) * torch.bmm(a, w)
+            if sigma_b is not None:
+                h = h + sb * torch.randn(b, 1, n_next, generator=gen, dtype=dtype, device=x.device)
+            a = phi(h) if l < depth - 1 else h
+        out.append(a[..., 0])
+    return torch.cat(out, 0)

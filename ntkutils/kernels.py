@@ -296,3 +296,27 @@ def _next_variance(phi, closed, step, q, sw2, sb2):
     else:
         t, _ = _diagonal_quadrature(phi, step)(q)
     return sw2 * t + sb2
+
+
+def one_hidden_layer_excess_kurtosis(x, *, width: int, activation: str = "relu", sigma_w: float = 1.0,
+                                     sigma_b: float | None = 0.1, quadrature_step: float = 0.2) -> torch.Tensor:
+    """Exact excess kurtosis of f(x) for a one-hidden-layer network (depth 2) of finite width n.
+
+    f = σ_b b + (σ_w/√n) Σ_j v_j φ(h_j) is a sum of n i.i.d. terms, so its fourth cumulant is
+    κ₄ = 3σ_w⁴(E φ(h)⁴ − (E φ(h)²)²)/n with h ~ N(0, q), q = Σ¹(x, x), and
+
+        excess kurtosis = 3 σ_w⁴ (E φ⁴ − (E φ²)²) / (n · Σ²(x, x)²),
+
+    the O(1/n) departure from the Gaussian limit (Neal 1994). Returns (N,) float64.
+    """
+    width = check.positive_int("width", width)
+    phi = get_activation(activation)
+    sigma_w = check.finite_float("sigma_w", sigma_w, strictly_positive=True)
+    sb2 = 0.0 if sigma_b is None else check.finite_float("sigma_b", sigma_b, minimum=0.0) ** 2
+    x = check.as_inputs("x", x, dtype=torch.float64)
+    q = sigma_w ** 2 * (x * x).sum(1) / x.shape[1] + sb2
+    z, w = _trapezoid_rule(float(torch.sqrt(q).max()), quadrature_step, q.dtype, q.device)
+    values = phi.fn(torch.sqrt(q)[:, None] * z[None, :])
+    m2, m4 = (values ** 2) @ w, (values ** 4) @ w
+    variance = sigma_w ** 2 * m2 + sb2
+    return 3 * sigma_w ** 4 * (m4 - m2 ** 2) / (width * variance ** 2)

@@ -182,3 +182,18 @@ def loglog_with_fit(ax: Axes, x: Any, y: Any, fit: SlopeFit, label: str | None =
     ax.set_xscale("log")
     ax.set_yscale("log")
     return points, line
+
+
+def qq_plot(ax: Axes, samples: dict[str, Any], *, n_points: int = 200) -> None:
+    """Normal Q–Q plot: for each labelled 1-D sample (already standardised to unit variance),
+    ``n_points`` empirical quantiles against those of N(0, 1), and the line y = x."""
+    from scipy.stats import norm
+
+    probs = (np.arange(n_points) + 0.5) / n_points
+    theory = norm.ppf(probs)
+    for label, values in samples.items():
+        ax.plot(theory, np.quantile(np.asarray(values, dtype=np.float64), probs), ".", ms=3, label=label)
+    lim = float(np.abs(theory).max())
+    ax.plot([-lim, lim], [-lim, lim], "k-", lw=0.8)
+    ax.set(xlabel="N(0, 1) quantile", ylabel="sample quantile")
+    ax.legend(fontsize=7)

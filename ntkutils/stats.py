@@ -28,6 +28,10 @@ __all__ = [
     "ks_normal",
     "excess_kurtosis",
     "bootstrap_ci",
+    "bootstrap_loglog_slope",
+    "CovarianceCheck",
+    "covariance_check",
+    "sample_gaussian",
 ]
 
 
@@ -459,3 +463,92 @@ def bootstrap_ci(samples: Any, statistic: Callable[[np.ndarray], Any], n_boot: i
     lo, hi = np.quantile(boot, [alpha, 1.0 - alpha])
     stderr = float(boot.std(ddof=1)) if n_boot > 1 else math.nan
     return BootstrapResult(estimate, float(lo), float(hi), stderr, n_boot)
+
+
+# --------------------------------------------------------------------------- statistics of samples vs x
+def bootstrap_loglog_slope(x: Any, samples: list[Any], statistic: Callable[[np.ndarray], float], *,
+                           n_boot: int = 1000, seed: int = 0, ci: float = 0.95) -> SlopeFit:
+    """Log-log slope of ``statistic(samples[i])`` against ``x[i]``, with a bootstrap interval that
+    resamples the i.i.d. samples at every x (not the fitted points).
+
+    ``x``: (P,) positive; ``samples``: P arrays whose axis 0 indexes i.i.d. draws (e.g. outputs
+    of independent initialisations at width x[i]); ``statistic`` must be positive on them (e.g.
+    the excess kurtosis of a heavy-tailed law). Each bootstrap replicate recomputes all P
+    statistics from resampled draws and refits the line.
+    """
+    x_arr = _as_float64("x", x)
+    if x_arr.ndim != 1 or len(samples) != x_arr.shape[0] or x_arr.shape[0] < 2:
+        raise ValueError(f"x must be 1-D with one entry per samples array (>= 2), got x of shape "
+                         f"{x_arr.shape} and {len(samples)} sample arrays")
+    _check_positive("x", x_arr)
+    n_boot = _check_int("n_boot", n_boot, 1)
+    ci = _check_ci(ci)
+    arrays = [_as_float64(f"samples[{i}]", s) for i, s in enumerate(samples)]
+    values = np.array([float(statistic(a)) for a in arrays])
+    if not np.all(np.isfinite(values) & (values > 0)):
+        raise ValueError(f"statistic must be positive and finite at every x, got {values.tolist()}")
+    lx = np.log(x_arr)
+    slope, intercept = _ols_slopes(lx, np.log(values))
+    rng = np.random.default_rng(_check_int("seed", seed, 0))
+    boot = np.empty((n_boot, len(arrays)))
+    for j, a in enumerate(arrays):
+        for b in range(n_boot):
+            boot[b, j] = float(statistic(a[rng.integers(0, a.shape[0], size=a.shape[0])]))
+    ok = np.all(boot > 0, axis=1)
+    slopes, _ = _ols_slopes(lx, np.log(np.where(boot > 0, boot, 1.0)))
+    slopes = slopes[ok]
+    alpha = (1.0 - ci) / 2.0
+    lo, hi = (np.quantile(slopes, [alpha, 1.0 - alpha]) if slopes.size > 1 else (math.nan, math.nan))
+    return SlopeFit(float(slope), float(intercept), float(lo), float(hi),
+                    float(slopes.std(ddof=1)) if slopes.size > 1 else math.nan, len(arrays))
+
+
+@dataclass(frozen=True)
+class CovarianceCheck:
+    """Monte Carlo second moment Ŝ = mean_s f_s f_sᵀ of S zero-mean draws against a reference Σ.
+
+    relative_error: ‖Ŝ − Σ‖_F / ‖Σ‖_F.
+    noise_floor: its expected size from sampling alone if the draws were N(0, Σ):
+        √(Σ_ij (Σ_ii Σ_jj + Σ_ij²) / S) / ‖Σ‖_F  (Wishart second moments).
+    max_abs_z: max_ij |Ŝ_ij − Σ_ij| / se_ij, with se_ij the sample standard error of the mean
+        of f_i f_j (no Gaussian assumption).
+    """
+
+    relative_error: float
+    noise_floor: float
+    max_abs_z: float
+    n_samples: int
+
+
+def covariance_check(samples: Any, reference: Any) -> CovarianceCheck:
+    """Compare draws ``samples`` (S, N) of a centred random vector with the covariance
+    ``reference`` (N, N); see ``CovarianceCheck``."""
+    f = _as_float64("samples", samples)
+    sigma = _as_float64("reference", reference)
+    if f.ndim != 2 or sigma.shape != (f.shape[1], f.shape[1]) or f.shape[0] < 2:
+        raise ValueError(f"samples must be (S >= 2, N) and reference (N, N), got {f.shape} and {sigma.shape}")
+    _check_finite("samples", f)
+    s = f.shape[0]
+    products = f[:, :, None] * f[:, None, :]
+    est = products.mean(0)
+    se = products.std(0, ddof=1) / math.sqrt(s)
+    norm = np.linalg.norm(sigma)
+    d = np.diag(sigma)
+    floor = math.sqrt(float((np.outer(d, d) + sigma**2).sum()) / s) / norm
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, np.abs(est - sigma) / np.where(se > 0, se, 1.0), 0.0)
+    return CovarianceCheck(float(np.linalg.norm(est - sigma) / norm), floor, float(z.max()), s)
+
+
+def sample_gaussian(cov: Any, n_samples: int, *, seed: int = 0, jitter: float = 0.0) -> np.ndarray:
+    """``n_samples`` draws of N(0, cov + jitter·I) as an (n_samples, N) float64 array, via a
+    Cholesky factor (``jitter`` > 0 for a singular ``cov``)."""
+    c = _as_float64("cov", cov)
+    if c.ndim != 2 or c.shape[0] != c.shape[1]:
+        raise ValueError(f"cov must be a square matrix, got shape {c.shape}")
+    jitter = float(jitter)
+    if not (math.isfinite(jitter) and jitter >= 0):
+        raise ValueError(f"jitter must be a finite number >= 0, got {jitter!r}")
+    chol = np.linalg.cholesky(0.5 * (c + c.T) + jitter * np.eye(c.shape[0]))
+    z = np.random.default_rng(_check_int("seed", seed, 0)).standard_normal((_check_int("n_samples", n_samples, 1), c.shape[0]))
+    return z @ chol.T

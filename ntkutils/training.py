@@ -177,7 +177,7 @@ def train_full_batch(net: nn.Module, x_train, y_train, *, steps: int, eta: float
         resid = out - y
         loss = 0.5 * scale * (resid ** 2).sum()
         if not bool(torch.isfinite(loss.detach())):
-            raise FloatingPointError(f"training diverged: the loss is {float(loss)} at step {step} "
+            raise FloatingPointError(f"training diverged: the loss is {float(loss.detach())} at step {step} "
                                      f"(eta={eta}); lower eta")
         if step in recorded:
             record(step, out, loss, current() if linearized else params)

@@ -34,7 +34,7 @@ def _example() -> ClaimSet:
 
 # --------------------------------------------------------------------------- statuses
 def test_within_boundaries() -> None:
-    cs = ClaimSet("x", "smoke")
+    cs = ClaimSet("x", "default")
     assert cs.within("a", "p", -0.5, -0.5, 0.0).status == PASS
     assert cs.within("b", "p", -0.36, -0.5, 0.15).status == PASS
     assert cs.within("c", "p", -0.34, -0.5, 0.15).status == FAIL
@@ -44,7 +44,7 @@ def test_within_boundaries() -> None:
 
 
 def test_bounds_are_strict() -> None:
-    cs = ClaimSet("x", "smoke")
+    cs = ClaimSet("x", "default")
     assert cs.less_than("a", "p", 0.04, 0.05).status == PASS
     assert cs.less_than("b", "p", 0.05, 0.05).status == FAIL
     assert cs.greater_than("c", "p", 0.06, 0.05).status == PASS
@@ -67,7 +67,7 @@ def test_nonfinite_measured_always_fails(bad) -> None:
 
 
 def test_check_and_not_assessed() -> None:
-    cs = ClaimSet("x", "smoke")
+    cs = ClaimSet("x", "default")
     assert cs.check("pd", "p", True, None, "positive-definite").status == PASS
     assert cs.check("pd2", "p", np.bool_(False), 3.0, "positive-definite").status == FAIL
     na = cs.not_assessed("n", "p", reason="too small")
@@ -79,7 +79,7 @@ def test_check_and_not_assessed() -> None:
 
 
 def test_all_passed_ignores_not_assessed() -> None:
-    cs = ClaimSet("x", "smoke")
+    cs = ClaimSet("x", "default")
     assert cs.all_passed  # empty
     cs.not_assessed("a", "p", reason="smoke")
     cs.less_than("b", "p", 1.0, 2.0)
@@ -115,7 +115,7 @@ def test_methods_return_and_append_in_order() -> None:
 )
 def test_bad_claim_arguments(call, match) -> None:
     with pytest.raises(ValueError, match=match):
-        call(ClaimSet("x", "smoke"))
+        call(ClaimSet("x", "default"))
 
 
 @pytest.mark.parametrize("nb", ["", "../escape", "a/b", "a\\b", ".hidden", None])
@@ -302,3 +302,12 @@ def test_atomic_write_bytes_creates_parents(tmp_path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
+
+
+def test_smoke_profile_records_claims_as_not_assessed():
+    cs = ClaimSet("x", "smoke")
+    c = cs.within("slope", "p", measured=-0.9, expected=-0.5, tol=0.1)
+    assert c.status == "NOT ASSESSED" and "would be FAIL" in c.reason and c.measured == -0.9
+    assert cs.all_passed
+    forced = ClaimSet("y", "smoke", assess=True)
+    assert forced.within("slope", "p", measured=-0.9, expected=-0.5, tol=0.1).status == "FAIL"

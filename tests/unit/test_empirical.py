@@ -1,6 +1,7 @@
 """Empirical NTK: the fast layerwise path against the torch.func Jacobian contraction, and the
 latter against per-example autograd gradients."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -76,3 +77,50 @@ def test_bad_inputs():
         nu.empirical_ntk(net, torch.tensor([[1.0, float("inf"), 0.0]]))
     with pytest.raises(ValueError, match="batch_size"):
         nu.empirical_ntk(net, torch.ones(4, 3), batch_size=0)
+
+
+def _matthews_network_outputs(x, width, depth, n_samples, seed):
+    """Matthews et al.'s prior written out as in their code: weights N(0, 0.8/fan_in), biases
+    N(0, 0.2), activation √2·relu, `depth` weight layers."""
+    gen = torch.Generator().manual_seed(seed)
+    dims = [x.shape[1]] + [width] * (depth - 1) + [1]
+    out = []
+    for _ in range(n_samples):
+        h = x
+        for i in range(depth):
+            w = torch.randn(dims[i + 1], dims[i], generator=gen, dtype=torch.float64) * (0.8 / dims[i]) ** 0.5
+            h = h @ w.T + torch.randn(dims[i + 1], generator=gen, dtype=torch.float64) * 0.2 ** 0.5
+            if i < depth - 1:
+                h = 2 ** 0.5 * torch.relu(h)
+        out.append(h[:, 0])
+    return torch.stack(out).numpy()
+
+
+def test_batched_prior_sampler_has_the_law_of_independent_networks():
+    """sample_outputs_at_init (relu, σ_w² = 1.6, σ_b² = 0.2, inputs x/√2) against Matthews et
+    al.'s construction on x: a permutation MMD test must not reject, and the second moments
+    must match; a wrong σ_w must be rejected."""
+    x = torch.as_tensor(np.random.RandomState(3).randn(6, 4))
+    mine = nu.sample_outputs_at_init(x / 2 ** 0.5, n_samples=1500, width=4, depth=3, activation="relu",
+                                     sigma_w=1.6 ** 0.5, sigma_b=0.2 ** 0.5, seed=1).numpy()
+    theirs = _matthews_network_outputs(x, 4, 3, 1500, seed=2)
+    _, p_same = nu.mmd_permutation_test(mine, theirs, lengthscale=0.5, n_permutations=100, seed=0)
+    assert p_same > 0.01
+    wrong = nu.sample_outputs_at_init(x / 2 ** 0.5, n_samples=1500, width=4, depth=3, activation="relu",
+                                      sigma_w=1.0, sigma_b=0.2 ** 0.5, seed=1).numpy()
+    _, p_wrong = nu.mmd_permutation_test(wrong, theirs, lengthscale=0.5, n_permutations=100, seed=0)
+    assert p_wrong < 0.01
+
+
+def test_batched_prior_sampler_matches_nngp_and_is_deterministic():
+    x = nu.data.sphere_uniform(5, 3, seed=0)
+    f = nu.sample_outputs_at_init(x, n_samples=4000, width=64, depth=3, activation="erf", sigma_w=1.3,
+                                  sigma_b=0.2, seed=5)
+    check = nu.stats.covariance_check(f.numpy(), nu.analytic_kernels(x, depth=3, activation="erf",
+                                                                      sigma_w=1.3, sigma_b=0.2).nngp.numpy())
+    assert check.max_abs_z < 4.5 and check.relative_error < 3 * check.noise_floor
+    again = nu.sample_outputs_at_init(x, n_samples=4000, width=64, depth=3, activation="erf", sigma_w=1.3,
+                                      sigma_b=0.2, seed=5)
+    assert torch.equal(f, again)
+    with pytest.raises(ValueError, match="n_samples"):
+        nu.sample_outputs_at_init(x, n_samples=0, width=4, depth=2)

@@ -1,0 +1,142 @@
+"""``ntk-repro``: list, run and report the reproduction notebooks.
+
+    ntk-repro list
+    ntk-repro run [NAMES ...] [--profile smoke|default|paper] [-p KEY=VALUE ...]
+                  [--output-dir DIR] [--results-dir DIR] [--figures-dir DIR] [--store]
+    ntk-repro report [--readme README.md] [--results-dir DIR] [--figures-dir DIR]
+
+Every name and ``-p`` value is checked before the first kernel starts. ``run`` prints a summary
+table and exits with 0 iff every notebook ran and no claim failed (1 otherwise); usage errors
+exit with 2. ``python -m ntkutils`` is the same command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import runner
+from .claims import PROFILES
+from .paths import repo_root
+
+__all__ = ["main", "build_parser"]
+
+PROG = "ntk-repro"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with the ``list``, ``run`` and ``report`` sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Run the NTK reproduction notebooks and check their claims.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("list", help="list the notebooks, their claims and parameters")
+
+    run = sub.add_parser("run", help="execute notebooks with papermill and summarise their claims")
+    run.add_argument("names", nargs="*", metavar="NAME",
+                     help="notebook number (01 or 1), stem, or stem without the number; default: all")
+    run.add_argument("--profile", choices=PROFILES, default=None,
+                     help="smoke (seconds), default (what the repository stores), paper (the "
+                          "paper's sizes); default: default")
+    run.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a notebook parameter (repeatable), e.g. -p width=512 "
+                          "-p 'widths=[64,128]' -p activation=erf")
+    run.add_argument("--output-dir", type=Path, default=None,
+                     help="where executed notebooks go (default: <repo>/outputs)")
+    run.add_argument("--results-dir", type=Path, default=None,
+                     help="where results/*.json go (default: $NTK_REPRO_RESULTS_DIR or <repo>/results)")
+    run.add_argument("--figures-dir", type=Path, default=None,
+                     help="where figures go (default: $NTK_REPRO_FIGURES_DIR or <repo>/figures)")
+    run.add_argument("--store", action="store_true",
+                     help="copy each executed notebook back over notebooks/<stem>.ipynb "
+                          "(default profile, no -p only)")
+
+    report = sub.add_parser("report", help="rewrite the README results table from results/")
+    report.add_argument("--readme", type=Path, default=None,
+                        help="the README to update (default: <repo>/README.md)")
+    report.add_argument("--results-dir", type=Path, default=None, help="results to read")
+    report.add_argument("--figures-dir", type=Path, default=None, help="figures to link")
+    return parser
+
+
+def _cmd_list(_: argparse.Namespace) -> int:
+    infos = runner.discover()
+    if not infos:
+        print(f"no notebooks in {runner.default_notebooks_dir()}")
+        return 0
+    print("\n\n".join(_describe(info) for info in infos))
+    return 0
+
+
+def _describe(info: runner.NotebookInfo) -> str:
+    """A few lines about one notebook: number, title, paper, claims, parameters."""
+    lines = [f"{info.number:02d}  {info.title}  ({info.stem})"]
+    if info.paper:
+        lines.append(f"    paper: {info.paper}")
+    if info.claims:
+        lines.append("    claims:")
+        lines += [f"      - {claim}" for claim in info.claims]
+    if info.parameters:
+        lines.append("    parameters:")
+        rows = [(s.name, s.type, repr(s.default), s.comment) for s in info.parameters.values()]
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        for row in rows:
+            text = "  ".join(cell.ljust(w) for cell, w in zip(row, widths))
+            lines.append(f"      {text}  {'# ' + row[3] if row[3] else ''}".rstrip())
+    return "\n".join(lines)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    infos = runner.resolve_names(args.names, runner.discover())
+    if not infos:
+        raise ValueError(f"no notebooks to run in {runner.default_notebooks_dir()}")
+    results = runner.run_notebooks(
+        infos, profile=args.profile, overrides=args.param, output_dir=args.output_dir,
+        results_dir=args.results_dir, figures_dir=args.figures_dir, store=args.store,
+        echo=_echo_when_quiet())
+    print(runner.summary_table(results))
+    return runner.exit_code(results)
+
+
+def _echo_when_quiet():
+    """A progress line per notebook on stderr when there is no progress bar (logs, CI)."""
+    from ._progress import progress_enabled
+
+    if progress_enabled():
+        return None
+    return lambda line: print(f"{PROG}: {line}", file=sys.stderr, flush=True)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    readme = args.readme if args.readme is not None else repo_root() / "README.md"
+    table = runner.readme_table(args.results_dir, runner.discover(), figures_dir=args.figures_dir,
+                                link_base=readme.resolve().parent)
+    changed = runner.update_readme(readme, table)
+    print(f"{readme}: results table {'updated' if changed else 'unchanged'}")
+    return 0
+
+
+_COMMANDS = {"list": _cmd_list, "run": _cmd_run, "report": _cmd_report}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``ntk-repro`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return _COMMANDS[args.command](args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

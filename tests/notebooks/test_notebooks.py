@@ -1,0 +1,44 @@
+"""Every notebook through papermill at the smoke profile and with non-default parameters; the
+results file it writes is well formed. (The default profile is re-executed by
+``pytest --nbval-lax notebooks/``, which compares the stored claims table.)"""
+
+import json
+from pathlib import Path
+
+import papermill as pm
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+# (notebook, parameters) pairs: smoke, then other architectures.
+CASES = [
+    ("01_gp_at_initialization", {}),
+    ("01_gp_at_initialization", {"activation": "erf", "depths": [1, 2]}),
+    ("01_gp_at_initialization", {"activation": "tanh", "depths": [3], "sigma_w": 1.5, "sigma_b": 0.0}),
+]
+
+
+@pytest.fixture
+def output_dirs(tmp_path, monkeypatch):
+    dirs = {"results": tmp_path / "results", "figures": tmp_path / "figures"}
+    monkeypatch.setenv("NTK_REPRO_RESULTS_DIR", str(dirs["results"]))
+    monkeypatch.setenv("NTK_REPRO_FIGURES_DIR", str(dirs["figures"]))
+    monkeypatch.setenv("NTK_REPRO_QUIET", "1")
+    return dirs
+
+
+@pytest.mark.parametrize("name, parameters", CASES, ids=lambda v: v if isinstance(v, str) else json.dumps(v))
+def test_smoke_run(name, parameters, output_dirs, tmp_path):
+    pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(tmp_path / f"{name}.ipynb"),
+                        parameters={"profile": "smoke", **parameters}, kernel_name="python3",
+                        progress_bar=False, cwd=str(NOTEBOOKS))
+    result = json.loads((output_dirs["results"] / f"{name}.json").read_text())
+    assert result["profile"] == "smoke"
+    assert result["claims"], "the notebook states no claims"
+    for claim in result["claims"]:
+        assert {"name", "paper", "expected", "measured", "status"} <= set(claim)
+        assert claim["status"] == "NOT ASSESSED"  # smoke judges nothing
+    for key, value in parameters.items():
+        assert result["parameters"][key] == value
+    pngs = sorted(p.name for p in output_dirs["figures"].glob(f"{name}_*.png"))
+    assert pngs and all((output_dirs["figures"] / p.replace(".png", ".pdf")).exists() for p in pngs)
