@@ -15,6 +15,9 @@ CASES = [
     ("01_gp_at_initialization", {}),
     ("01_gp_at_initialization", {"activation": "erf", "depths": [1, 2]}),
     ("01_gp_at_initialization", {"activation": "tanh", "depths": [3], "sigma_w": 1.5, "sigma_b": 0.0}),
+    ("02_ntk_convergence_with_width", {}),
+    ("02_ntk_convergence_with_width", {"activation": "erf", "depth": 3, "sigma_b": 0.5}),
+    ("02_ntk_convergence_with_width", {"parameterization": "standard", "depth": 2}),
 ]
 
 
