@@ -36,6 +36,11 @@ class Activation:
     fn: Callable[[torch.Tensor], torch.Tensor]
     derivative: Callable[[torch.Tensor], torch.Tensor]
     polynomial_degree: int | None = None
+    both: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None
+
+    def fn_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(φ(x), φ'(x)), sharing the expensive special-function evaluations where possible."""
+        return self.both(x) if self.both is not None else (self.fn(x), self.derivative(x))
 
 
 def _relu_derivative(x: torch.Tensor) -> torch.Tensor:
@@ -59,13 +64,23 @@ def _gelu_derivative(x: torch.Tensor) -> torch.Tensor:
     return 0.5 * (1.0 + torch.erf(x / _SQRT_2)) + x * _INV_SQRT_2PI * torch.exp(-0.5 * x * x)
 
 
+def _tanh_both(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    t = torch.tanh(x)
+    return t, 1.0 - t * t
+
+
+def _gelu_both(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    cdf = 0.5 * (1.0 + torch.erf(x / _SQRT_2))
+    return x * cdf, cdf + x * _INV_SQRT_2PI * torch.exp(-0.5 * x * x)
+
+
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
         Activation("relu", torch.relu, _relu_derivative),
         Activation("erf", torch.erf, _erf_derivative),
-        Activation("tanh", torch.tanh, _tanh_derivative),
-        Activation("gelu", _gelu, _gelu_derivative),
+        Activation("tanh", torch.tanh, _tanh_derivative, both=_tanh_both),
+        Activation("gelu", _gelu, _gelu_derivative, both=_gelu_both),
         Activation("identity", lambda x: x, torch.ones_like, polynomial_degree=1),
         Activation("square", lambda x: x * x, lambda x: 2.0 * x, polynomial_degree=2),
         Activation("cube", lambda x: x * x * x, lambda x: 3.0 * x * x, polynomial_degree=3),

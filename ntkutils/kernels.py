@@ -13,7 +13,7 @@ with Θ^0 = 0, so Θ^1 = Σ^1 (NTK) or xᵀx' + 1[bias] (standard). Σ̇^{l+1} =
 Jacot's derivative kernel. The output kernels are Σ^L, Θ^L for depth L.
 
 The Gaussian expectations are closed forms for relu (arc-cosine kernels of order 1 and 0, Cho &
-Saul 2009) and erf (Williams 1997), and a 2-D quadrature over the bivariate Gaussian for every
+Saul 2009), erf (Williams 1997) and the monomials (Isserlis' theorem), and a 2-D quadrature over the bivariate Gaussian for every
 other activation (a trapezoid rule, which converges geometrically where Gauss–Hermite does not:
 see ``_trapezoid_rule``).
 The angle θ between x and x' is exact where x = x' (identical input rows are detected once and
@@ -92,7 +92,23 @@ def _erf_expectations(q1, q2, k, c):
     return t, tdot
 
 
-_CLOSED_FORMS = {"relu": _relu_expectations, "erf": _erf_expectations}
+def _identity_expectations(q1, q2, k, c):
+    """E[uv] = k, E[1·1] = 1."""
+    return k * torch.ones_like(c), torch.ones_like(c)
+
+
+def _square_expectations(q1, q2, k, c):
+    """Isserlis: E[u²v²] = q1q2 + 2k², E[(2u)(2v)] = 4k."""
+    return q1 * q2 + 2 * k * k, 4 * k * torch.ones_like(c)
+
+
+def _cube_expectations(q1, q2, k, c):
+    """Isserlis: E[u³v³] = 9q1q2k + 6k³, E[(3u²)(3v²)] = 9(q1q2 + 2k²)."""
+    return 9 * q1 * q2 * k + 6 * k ** 3, 9 * (q1 * q2 + 2 * k * k)
+
+
+_CLOSED_FORMS = {"relu": _relu_expectations, "erf": _erf_expectations, "identity": _identity_expectations,
+                 "square": _square_expectations, "cube": _cube_expectations}
 
 
 def _trapezoid_rule(sigma_max: float, step: float, dtype, device):
@@ -129,8 +145,9 @@ def _quadrature_expectations(phi: Activation, step: float):
             sl = slice(lo, lo + chunk)
             u = s1[sl, None] * z[None, :]                                                    # (P, a)
             v = s2[sl, None, None] * (c[sl, None, None] * z[None, :, None] + sin_c[sl, None, None] * z)
-            t_out[sl] = (phi.fn(u) * w * (phi.fn(v) @ w)).sum(-1)
-            tdot_out[sl] = (phi.derivative(u) * w * (phi.derivative(v) @ w)).sum(-1)
+            (fu, du), (fv, dv) = phi.fn_and_derivative(u), phi.fn_and_derivative(v)
+            t_out[sl] = (fu * w * (fv @ w)).sum(-1)
+            tdot_out[sl] = (du * w * (dv @ w)).sum(-1)
         return t_out, tdot_out
 
     return expectations

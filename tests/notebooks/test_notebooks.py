@@ -18,6 +18,8 @@ CASES = [
     ("02_ntk_convergence_with_width", {}),
     ("02_ntk_convergence_with_width", {"activation": "erf", "depth": 3, "sigma_b": 0.5}),
     ("02_ntk_convergence_with_width", {"parameterization": "standard", "depth": 2}),
+    ("03_positive_definiteness_on_the_sphere", {}),
+    ("03_positive_definiteness_on_the_sphere", {"dim": 3, "sigma_b": 0.5, "activations": ["tanh", "relu"]}),
 ]
 
 

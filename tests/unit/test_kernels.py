@@ -238,3 +238,16 @@ def test_bad_inputs():
         nu.analytic_kernels(np.array([[1.0, np.nan]]), depth=2)
     with pytest.raises(ValueError, match="x1"):
         nu.analytic_kernels(np.ones(3), depth=2)
+
+
+@pytest.mark.parametrize("activation", ["identity", "square", "cube"])
+def test_monomial_closed_forms_equal_quadrature(activation):
+    """Isserlis' theorem against the trapezoid rule (exact for polynomials up to rounding)."""
+    q1 = torch.tensor([0.3, 1.0, 2.5], dtype=torch.float64)[:, None]
+    q2 = torch.tensor([0.5, 1.7], dtype=torch.float64)[None, :]
+    c = torch.tensor([[-0.9, 0.2], [1.0, -0.3], [0.4, 0.0]], dtype=torch.float64)
+    k = c * torch.sqrt(q1 * q2)
+    closed = K._CLOSED_FORMS[activation](q1, q2, k, c)
+    quad = K._generic_rule(nu.get_activation(activation), 0.2, symmetric=False)(q1, q2, k, c)
+    for a, b in zip(closed, quad):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-13)
