@@ -24,7 +24,7 @@ $(STAMP): requirements.txt pyproject.toml
 test: $(STAMP)
 	NTK_REPRO_QUIET=1 $(PY) -m pytest -q tests
 	tmp=$$(mktemp -d) && NTK_REPRO_QUIET=1 NTK_REPRO_RESULTS_DIR=$$tmp/results \
-	  NTK_REPRO_FIGURES_DIR=$$tmp/figures $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --ignore=notebooks/drafts notebooks/
+	  NTK_REPRO_FIGURES_DIR=$$tmp/figures $(PY) -m pytest -q -p no:cacheprovider --nbval-lax notebooks/
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit

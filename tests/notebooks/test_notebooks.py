@@ -20,6 +20,8 @@ CASES = [
     ("02_ntk_convergence_with_width", {"parameterization": "standard", "depth": 2}),
     ("03_positive_definiteness_on_the_sphere", {}),
     ("03_positive_definiteness_on_the_sphere", {"dim": 3, "sigma_b": 0.5, "activations": ["tanh", "relu"]}),
+    ("04_eigendirection_convergence", {}),
+    ("04_eigendirection_convergence", {"activation": "erf", "depth": 3, "eta": 10.0, "noise": 0.1}),
 ]
 
 
