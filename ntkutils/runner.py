@@ -727,6 +727,7 @@ def readme_table(results_dir: str | os.PathLike[str] | None, infos: Sequence[Not
     Columns: #, notebook (title linked to the notebook; the profile when not ``default``),
     paper, claim, expected, measured, status, figures (links to ``<stem>_*.png`` that exist).
     A notebook without a results file lists the claims from its metadata as "not run".
+    After the table, every notebook's figures are shown (HTML ``<img>``, three to a row).
     Links are relative to ``link_base`` (default: the repository root, where the README is).
     """
     res_dir = Path(results_dir) if results_dir is not None else _paths.results_dir()
@@ -736,6 +737,12 @@ def readme_table(results_dir: str | os.PathLike[str] | None, infos: Sequence[Not
              "|---|---|---|---|---|---|---|---|"]
     for info in infos:
         lines += _readme_rows(info, res_dir / f"{info.stem}.json", fig_dir, base.resolve())
+    for info in infos:  # the figures themselves, notebook by notebook
+        pngs = sorted(fig_dir.glob(f"{info.stem}_*.png"))
+        if pngs:
+            lines += ["", f"**{info.number:02d} · {_md(info.title)}**", "",
+                      " ".join(f'<img src="{_link(p.resolve(), base.resolve())}" width="32%" '
+                               f'alt="{_md(p.stem)}">' for p in pngs)]
     return "\n".join(lines)
 
 

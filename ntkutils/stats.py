@@ -32,6 +32,7 @@ __all__ = [
     "CovarianceCheck",
     "covariance_check",
     "sample_gaussian",
+    "decay_rate",
 ]
 
 
@@ -552,3 +553,16 @@ def sample_gaussian(cov: Any, n_samples: int, *, seed: int = 0, jitter: float = 
     chol = np.linalg.cholesky(0.5 * (c + c.T) + jitter * np.eye(c.shape[0]))
     z = np.random.default_rng(_check_int("seed", seed, 0)).standard_normal((_check_int("n_samples", n_samples, 1), c.shape[0]))
     return z @ chol.T
+
+
+def decay_rate(t: Any, values: Any, *, floor: float = 0.05) -> float:
+    """Exponential decay rate r of |values| ≈ C e^{−r t}: least squares of log|values| on t,
+    using the points while |values| is above ``floor`` × its initial size (≥ 3 points needed,
+    else NaN). ``t``, ``values``: 1-D of the same length, t increasing."""
+    t_a, v_a = _as_float64("t", t), np.abs(_as_float64("values", values))
+    if t_a.ndim != 1 or t_a.shape != v_a.shape:
+        raise ValueError(f"t and values must be 1-D of equal length, got shapes {t_a.shape} and {v_a.shape}")
+    keep = v_a > floor * v_a[0]
+    if keep.sum() < 3:
+        return math.nan
+    return float(-np.polyfit(t_a[keep], np.log(v_a[keep]), 1)[0])

@@ -65,3 +65,11 @@ def test_qq_plot_draws_every_sample():
     ax = fig.add_subplot()
     nu.qq_plot(ax, {"a": np.random.default_rng(0).standard_normal(500), "b": np.linspace(-1, 1, 50)})
     assert len(ax.lines) == 3
+
+
+def test_decay_rate_of_an_exponential():
+    t = np.linspace(0, 10, 50)
+    assert stats.decay_rate(t, -3.0 * np.exp(-0.7 * t)) == pytest.approx(0.7, rel=1e-10)
+    assert math.isnan(stats.decay_rate(t[:2], np.exp(-t[:2])))
+    with pytest.raises(ValueError, match="equal length"):
+        stats.decay_rate(t, t[:3])

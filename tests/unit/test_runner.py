@@ -385,3 +385,15 @@ def test_python_dash_m_is_the_cli() -> None:
                           text=True, timeout=120)
     assert done.returncode == 0 and "usage: ntk-repro" in done.stdout
     assert cli.main([]) == 2
+
+
+def test_readme_table_shows_figures(tmp_path):
+    from ntkutils import runner
+
+    fig_dir = tmp_path / "figures"
+    fig_dir.mkdir()
+    (fig_dir / "01_fixture_pass_curve.png").write_bytes(b"png")
+    info = runner.NotebookInfo(stem="01_fixture_pass", number=1, path=tmp_path / "01_fixture_pass.ipynb",
+                               title="Fixture", paper="P", claims=("c",), parameters={})
+    table = runner.readme_table(tmp_path / "results", [info], figures_dir=fig_dir, link_base=tmp_path)
+    assert '<img src="figures/01_fixture_pass_curve.png"' in table
