@@ -86,8 +86,9 @@ def kernel_eigendecomposition(ntk_train, normalization: str = "mean") -> tuple[t
 
 def max_learning_rate(ntk_train, normalization: str = "mean") -> float:
     """Largest stable GD step: η < 2/λ_max(Θ/N) = 2N/λ_max(Θ) (mean loss), 2/λ_max (summed)."""
-    rates, _ = kernel_eigendecomposition(ntk_train, normalization)
-    return 2.0 / float(rates[0])
+    k = _kernel("ntk_train", ntk_train)
+    lam_max = float(torch.linalg.eigvalsh(0.5 * (k + k.T))[-1])   # eigenvalues only: no vectors
+    return 2.0 / (lam_max * _rate_scale(normalization, k.shape[0]))
 
 
 def check_learning_rate(eta: float, ntk_train, normalization: str = "mean") -> float:

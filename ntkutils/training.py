@@ -85,9 +85,11 @@ def train_full_batch(net: nn.Module, x_train, y_train, *, steps: int, eta: float
                      linearized: bool = False, record_every: int | None = 1,
                      record_steps: Sequence[int] | None = None, ntk_steps: Sequence[int] = (),
                      ntk_inputs=None, normalization: str = "mean", check_stability: bool = True,
+                     momentum: float = 0.0, batch_size: int | None = None, seed: int = 0,
                      progress: bool | None = None) -> TrainingRecord:
     """Train a copy of ``net`` (or its linearisation around the current parameters) by
-    full-batch gradient descent on MSE. ``net`` itself is not modified.
+    gradient descent on MSE — full batch by default, minibatch SGD with ``batch_size`` — with
+    optional heavy-ball momentum. ``net`` itself is not modified.
 
     Args:
         net: a network mapping (N, n0) to (N, k) (e.g. ``ntkutils.MLP``).
@@ -98,8 +100,13 @@ def train_full_batch(net: nn.Module, x_train, y_train, *, steps: int, eta: float
         ntk_steps: steps at which to store the empirical NTK on ``ntk_inputs`` (default x_train);
             network training only (the linearised model's NTK is constant).
         normalization: "mean" (½·mean over N, Jacot) or "sum" (½·sum, Lee et al.).
-        check_stability: raise ``ValueError`` if η ≥ 2/λ_max of the normalised empirical NTK at
-            initialisation (the GD stability bound of the linearised model).
+        check_stability: raise ``ValueError`` if η ≥ 2(1 + μ)/λ_max of the normalised empirical
+            NTK at initialisation (the stability bound of full-batch (heavy-ball) GD on the
+            linearised model; for minibatch SGD a necessary condition only).
+        momentum: μ in v ← μ v + ∇C, θ ← θ − η v (PyTorch's SGD convention), 0 ≤ μ < 1.
+        batch_size: minibatch size B (None: full batch). Each epoch visits the training points
+            once in an order drawn from ``seed``; the step's loss is the same normalisation over
+            the batch (½·mean over B, or ½·sum). Recorded losses are always on the full set.
         progress: show a progress bar (default: only when run interactively).
 
     Raises:
@@ -120,6 +127,10 @@ def train_full_batch(net: nn.Module, x_train, y_train, *, steps: int, eta: float
                                                                 device=p0.device, n0=x_train.shape[1])
     n = x_train.shape[0]
     scale = 1.0 / n if normalization == "mean" else 1.0
+    momentum = check.finite_float("momentum", momentum, minimum=0.0)
+    if momentum >= 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    batches = _batch_schedule(n, batch_size, steps, check.nonnegative_int("seed", seed))
     recorded = _record_steps(steps, record_every, record_steps)
     ntk_at = {check.nonnegative_int("ntk_steps", s) for s in ntk_steps}
     if any(s > steps for s in ntk_at):
@@ -137,8 +148,8 @@ def train_full_batch(net: nn.Module, x_train, y_train, *, steps: int, eta: float
     y = _targets(y_train, f0_train, n)
     if check_stability:
         theta_init = _flat_ntk(empirical_ntk(model, x_train).to(torch.float64))
-        check_learning_rate(eta, theta_init * (theta_init.shape[0] / n if normalization == "mean" else 1.0),
-                            normalization)
+        check_learning_rate(eta / (1 + momentum),
+                            theta_init * (theta_init.shape[0] / n if normalization == "mean" else 1.0), normalization)
 
     if linearized:
         _, vjp_train = torch.func.vjp(lambda p: f(p, x_train), theta0)
@@ -150,6 +161,13 @@ def train_full_batch(net: nn.Module, x_train, y_train, *, steps: int, eta: float
 
         def current():
             return {name: theta0[name] + delta[name] for name in theta0}
+
+    velocity = {name: torch.zeros_like(p) for name, p in theta0.items()}
+
+    def step_direction(grads: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        for name, g in grads.items():
+            velocity[name] = momentum * velocity[name] + g if momentum else g
+        return velocity
 
     rec: dict[str, list] = {"loss": [], "f_train": [], "f_test": [], "change": [], "layers": []}
     snapshots: dict[int, torch.Tensor] = {}
@@ -185,14 +203,17 @@ def train_full_batch(net: nn.Module, x_train, y_train, *, steps: int, eta: float
             snapshots[step] = empirical_ntk(_with_params(model, params), ntk_x)
         if step == steps:
             break
+        weight = _batch_weights(batches, step, resid, normalization)
         if linearized:
-            grads = vjp_train(scale * resid)[0]
+            direction = step_direction(vjp_train((scale if weight is None else weight) * resid)[0])
             for name in delta:
-                delta[name] -= eta * grads[name]
+                delta[name] -= eta * direction[name]
         else:
-            grads = torch.autograd.grad(loss, list(params.values()))
+            batch_loss = loss if weight is None else 0.5 * (weight * resid ** 2).sum()
+            grads = dict(zip(params, torch.autograd.grad(batch_loss, list(params.values()))))
+            direction = step_direction(grads)
             with torch.no_grad():
-                params = {name: (p - eta * g).detach() for (name, p), g in zip(params.items(), grads)}
+                params = {name: (p - eta * direction[name]).detach() for name, p in params.items()}
 
     final = current() if linearized else {k: v.detach() for k, v in params.items()}
     return TrainingRecord(
@@ -207,6 +228,31 @@ def train_full_batch(net: nn.Module, x_train, y_train, *, steps: int, eta: float
         ntk=snapshots,
         params=final,
     )
+
+
+def _batch_schedule(n: int, batch_size: int | None, steps: int, seed: int) -> list[torch.Tensor] | None:
+    """Index sets of the ``steps`` minibatches: epochs of a seeded random order, cut in chunks."""
+    if batch_size is None:
+        return None
+    batch_size = check.positive_int("batch_size", batch_size)
+    if batch_size > n:
+        raise ValueError(f"batch_size must be at most the number of training points {n}, got {batch_size}")
+    gen = torch.Generator().manual_seed(seed)
+    schedule: list[torch.Tensor] = []
+    while len(schedule) < steps:
+        order = torch.randperm(n, generator=gen)
+        schedule += list(order.split(batch_size))
+    return schedule[:steps]
+
+
+def _batch_weights(batches, step: int, resid: torch.Tensor, normalization: str) -> torch.Tensor | None:
+    """Per-point loss weights of this step's minibatch, shape (N, 1); None for full batch."""
+    if batches is None:
+        return None
+    idx = batches[step]
+    weight = torch.zeros(resid.shape[0], 1, dtype=resid.dtype, device=resid.device)
+    weight[idx.to(resid.device)] = 1.0 / len(idx) if normalization == "mean" else 1.0
+    return weight
 
 
 def _squeeze(out: torch.Tensor) -> torch.Tensor:

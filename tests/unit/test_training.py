@@ -109,3 +109,48 @@ def test_bad_data(setup):
         nu.train_full_batch(net, x, y[:4], steps=1, eta=0.1)
     with pytest.raises(ValueError, match="x_train"):
         nu.train_full_batch(net, x[:, :2], y, steps=1, eta=0.1)
+
+
+def test_momentum_linearised_training_follows_the_heavy_ball_recursion(setup):
+    """Linear model, heavy ball in function space: f_{k+1} = f_k + μ(f_k − f_{k−1}) − η(Θ/N)(f_k − y)."""
+    net, x, _, y = setup
+    mu, eta = 0.6, 0.8
+    rec = nu.train_full_batch(net, x, y, steps=25, eta=eta, momentum=mu, linearized=True, record_every=1)
+    theta = nu.empirical_ntk(net, x)
+    with torch.no_grad():
+        f = net(x)[:, 0]
+    prev = f.clone()
+    for k in range(25):
+        torch.testing.assert_close(rec.f_train[k], f, rtol=1e-9, atol=1e-9)
+        f, prev = f + mu * (f - prev) - eta / len(x) * theta @ (f - y), f
+    torch.testing.assert_close(rec.f_train[25], f, rtol=1e-9, atol=1e-9)
+
+
+def test_minibatch_sgd(setup):
+    net, x, _, y = setup
+    full = nu.train_full_batch(net, x, y, steps=10, eta=0.5, record_every=10)
+    same = nu.train_full_batch(net, x, y, steps=10, eta=0.5, record_every=10, batch_size=len(x))
+    torch.testing.assert_close(full.f_train, same.f_train, rtol=1e-10, atol=1e-12)
+    a = nu.train_full_batch(net, x, y, steps=30, eta=0.5, record_every=30, batch_size=4, seed=3)
+    b = nu.train_full_batch(net, x, y, steps=30, eta=0.5, record_every=30, batch_size=4, seed=3)
+    c = nu.train_full_batch(net, x, y, steps=30, eta=0.5, record_every=30, batch_size=4, seed=4)
+    assert torch.equal(a.f_train, b.f_train) and not torch.equal(a.f_train, c.f_train)
+    assert float(a.loss[-1]) < float(a.loss[0])
+    lin = nu.train_full_batch(net, x, y, steps=30, eta=0.5, record_every=30, batch_size=4, seed=3, linearized=True)
+    assert float((lin.f_train[-1] - a.f_train[-1]).norm() / (a.f_train[-1] - a.f_train[0]).norm()) < 0.1
+
+
+@pytest.mark.parametrize("kwargs, error", [(dict(momentum=1.0), "momentum"), (dict(batch_size=0), "batch_size"),
+                                           (dict(batch_size=999), "batch_size")])
+def test_bad_sgd_arguments(setup, kwargs, error):
+    net, x, _, y = setup
+    with pytest.raises(ValueError, match=error):
+        nu.train_full_batch(net, x, y, steps=2, eta=0.1, **kwargs)
+
+
+def test_momentum_widens_the_stability_bound(setup):
+    net, x, _, y = setup
+    bound = nu.max_learning_rate(nu.empirical_ntk(net, x))
+    nu.train_full_batch(net, x, y, steps=1, eta=1.5 * bound, momentum=0.9)  # allowed: 2(1+μ)/λ_max
+    with pytest.raises(ValueError, match="stability bound"):
+        nu.train_full_batch(net, x, y, steps=1, eta=1.5 * bound, momentum=0.2)
