@@ -22,6 +22,9 @@ CASES = [
     ("03_positive_definiteness_on_the_sphere", {"dim": 3, "sigma_b": 0.5, "activations": ["tanh", "relu"]}),
     ("04_eigendirection_convergence", {}),
     ("04_eigendirection_convergence", {"activation": "erf", "depth": 3, "eta": 10.0, "noise": 0.1}),
+    ("05_linearization_fidelity", {}),
+    ("05_linearization_fidelity", {"activation": "relu", "momentum": 0.9, "batch_size": 32}),
+    ("05_linearization_fidelity", {"parameterization": "standard", "depth": 3}),
 ]
 
 
