@@ -226,26 +226,23 @@ class ClaimSet:
 
     def less_than(self, name: str, paper: str, measured: Any, bound: float, digits: int = 3) -> Claim:
         """PASS iff ``measured < bound`` (strict; measured finite)."""
-        digits = _digits(digits)
-        b = _real("bound", bound)
-        m = _measured(measured)
-        if m is None:
-            raise ValueError("measured must be a number for less_than(); use not_assessed() instead")
-        reason = self._nonfinite_reason(m)
-        ok = reason is None and m < b
-        return self._add(name, paper, f"< {_const(b)}", m, "strict upper bound",
-                         PASS if ok else FAIL, reason, digits)
+        return self._bound(name, paper, measured, bound, digits, below=True)
 
     def greater_than(self, name: str, paper: str, measured: Any, bound: float, digits: int = 3) -> Claim:
         """PASS iff ``measured > bound`` (strict; measured finite)."""
+        return self._bound(name, paper, measured, bound, digits, below=False)
+
+    def _bound(self, name: str, paper: str, measured: Any, bound: float, digits: int, *, below: bool) -> Claim:
         digits = _digits(digits)
         b = _real("bound", bound)
         m = _measured(measured)
         if m is None:
-            raise ValueError("measured must be a number for greater_than(); use not_assessed() instead")
+            method = "less_than" if below else "greater_than"
+            raise ValueError(f"measured must be a number for {method}(); use not_assessed() instead")
         reason = self._nonfinite_reason(m)
-        ok = reason is None and m > b
-        return self._add(name, paper, f"> {_const(b)}", m, "strict lower bound",
+        ok = reason is None and (m < b if below else m > b)
+        return self._add(name, paper, f"{'<' if below else '>'} {_const(b)}", m,
+                         "strict upper bound" if below else "strict lower bound",
                          PASS if ok else FAIL, reason, digits)
 
     def check(self, name: str, paper: str, passed: bool, measured: Any, expected_text: str,

@@ -16,7 +16,8 @@ from typing import Any
 
 import torch
 
-PROFILE_NAMES = ("smoke", "default", "paper")
+from .claims import PROFILES as PROFILE_NAMES
+
 
 
 def resolve(profiles: Mapping[str, Mapping[str, Any]], profile: str, **explicit: Any) -> SimpleNamespace:
