@@ -144,22 +144,62 @@ def _flow_factors(rates: torch.Tensor, times: torch.Tensor, scale: float):
     return 1 - one_minus, _gain(one_minus, rates, times[:, None].expand_as(a), scale)
 
 
+def _vector_outputs(ntk_train, y_train, f0_train, ntk_test_train, f0_test, normalization):
+    """Flatten per-output kernels (N, N, k, k) / (M, N, k, k) to (N·k, N·k) / (M·k, N·k), index
+    (i, a) -> i·k + a, folding the ½·mean-over-N normalisation into the kernel so the rates stay
+    λ/N with N the number of inputs (not N·k). Returns the flattened arguments, the normalisation
+    to use with them and a function restoring (T, N·k) -> (T, N, k)."""
+    th = torch.as_tensor(ntk_train)
+    if th.ndim != 4:
+        return ntk_train, y_train, f0_train, ntk_test_train, f0_test, normalization, None
+    n, _, k, _ = th.shape
+    scale = _rate_scale(normalization, n)
+    flat = th.to(torch.float64).permute(0, 2, 1, 3).reshape(n * k, n * k) * scale
+    test = None
+    if ntk_test_train is not None:
+        tt = torch.as_tensor(ntk_test_train).to(torch.float64)
+        if tt.ndim != 4 or tt.shape[1:] != (n, k, k):
+            raise ValueError(f"ntk_test_train must have shape (M, {n}, {k}, {k}) to match ntk_train, "
+                             f"got {tuple(tt.shape)}")
+        test = tt.permute(0, 2, 1, 3).reshape(tt.shape[0] * k, n * k) * scale
+
+    def vec(name, v, rows):
+        v = _f64(name, v, (2,))
+        if v.shape[1] != k:
+            raise ValueError(f"{name} must have shape ({rows}, {k}) for a kernel with k={k} outputs, "
+                             f"got {tuple(v.shape)}")
+        return v.reshape(-1)
+
+    g0 = None if f0_test is None else vec("f0_test", f0_test, "M")
+    return (flat, vec("y_train", y_train, n), vec("f0_train", f0_train, n), test, g0, "sum",
+            lambda out: None if out is None else out.reshape(out.shape[0], -1, k))
+
+
+def _unflatten(pred: Prediction, restore) -> Prediction:
+    return pred if restore is None else Prediction(restore(pred.train), restore(pred.test))
+
+
 def gradient_flow_predict(ntk_train, y_train, f0_train, t, *, ntk_test_train=None, f0_test=None,
                           normalization: str = "mean") -> Prediction:
     """Gradient flow on the MSE of a kernel model with fixed kernel Θ (Jacot et al. 2018, §5).
 
     Args:
-        ntk_train: Θ(X, X), (N, N). ntk_test_train: Θ(x, X), (M, N), optional.
+        ntk_train: Θ(X, X), (N, N), or (N, N, k, k) per output pair (e.g. ``empirical_ntk`` of a
+            network with k outputs). ntk_test_train: Θ(x, X), (M, N) or (M, N, k, k), optional.
         y_train, f0_train: targets and initial outputs on X, (N,) or (N, k).
         f0_test: initial outputs on the test inputs, (M,) or (M, k).
         t: time(s) t = steps × η ≥ 0 (``math.inf`` for the end point), scalar or (T,).
     Returns:
-        ``Prediction`` with train (T, N[, k]) and test (T, M[, k]).
+        ``Prediction`` with train (T, N[, k]) and test (T, M[, k]). The loss is ½·mean over the N
+        inputs of the squared error summed over the k outputs (``"mean"``), or ½·sum (``"sum"``).
     """
+    *args, normalization, restore = _vector_outputs(ntk_train, y_train, f0_train, ntk_test_train, f0_test,
+                                                    normalization)
+    ntk_train, y_train, f0_train, ntk_test_train, f0_test = args
     k = _kernel("ntk_train", ntk_train)
     rates, vec = kernel_eigendecomposition(k, normalization)
     decay, gain = _flow_factors(rates, _times("t", t), _rate_scale(normalization, k.shape[0]))
-    return _spectral_solution(k, y_train, f0_train, ntk_test_train, f0_test, decay, gain, vec)
+    return _unflatten(_spectral_solution(k, y_train, f0_train, ntk_test_train, f0_test, decay, gain, vec), restore)
 
 
 def gradient_descent_predict(ntk_train, y_train, f0_train, steps, *, eta: float,
@@ -167,8 +207,11 @@ def gradient_descent_predict(ntk_train, y_train, f0_train, steps, *, eta: float,
     """Full-batch GD with step η on a kernel model: the residual is (I − ηΘ/N)^k (f0 − Y).
 
     ``steps``: non-negative integer(s) k, scalar or (T,). Raises ``ValueError`` if η is not below
-    the stability bound 2N/λ_max. Otherwise as ``gradient_flow_predict``.
+    the stability bound 2N/λ_max. Otherwise as ``gradient_flow_predict`` (vector outputs too).
     """
+    *args, normalization, restore = _vector_outputs(ntk_train, y_train, f0_train, ntk_test_train, f0_test,
+                                                    normalization)
+    ntk_train, y_train, f0_train, ntk_test_train, f0_test = args
     k = _kernel("ntk_train", ntk_train)
     check_learning_rate(eta, k, normalization)
     ks = _times("steps", steps)
@@ -180,7 +223,8 @@ def gradient_descent_predict(ntk_train, y_train, f0_train, steps, *, eta: float,
     # 1 − (1 − a)^k = −expm1(k log1p(−a)), accurate for small a.
     one_minus = torch.where(a < 0.5, -torch.expm1(ks[:, None] * torch.log1p(-a.clamp(max=0.5))), 1 - decay)
     gain = _gain(one_minus, rates[None, :], eta * ks[:, None].expand_as(a), _rate_scale(normalization, k.shape[0]))
-    return _spectral_solution(k, y_train, f0_train, ntk_test_train, f0_test, 1 - one_minus, gain, vec)
+    return _unflatten(_spectral_solution(k, y_train, f0_train, ntk_test_train, f0_test, 1 - one_minus, gain, vec),
+                      restore)
 
 
 def residual_projections(ntk_train, residual, normalization: str = "mean") -> tuple[torch.Tensor, torch.Tensor]:
