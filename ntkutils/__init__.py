@@ -5,10 +5,10 @@ The public surface (see the README): networks (``MLP``), infinite-width kernels
 closed-form dynamics (``gradient_flow_predict`` …), training (``train_full_batch``,
 ``train_ensemble``) and data.
 Modules: ``activations``, ``models``, ``kernels``, ``empirical``, ``dynamics``, ``training``,
-``ensembles``, ``data``, ``stats``, ``claims``, ``plotting``, ``paths``.
+``ensembles``, ``gp_checks``, ``data``, ``stats``, ``claims``, ``plotting``, ``paths``.
 """
 
-from . import activations, claims, data, dynamics, empirical, ensembles, kernels, models, paths, plotting, profiles, stats, training
+from . import activations, claims, data, dynamics, empirical, ensembles, gp_checks, kernels, models, paths, plotting, profiles, stats, training
 from .activations import ACTIVATIONS, get_activation
 from .claims import Claim, ClaimSet, load_results
 from .dynamics import (
@@ -23,7 +23,7 @@ from .dynamics import (
     ntk_gp_predict,
     residual_projections,
 )
-from .ensembles import EnsembleRecord, readout_kernel, train_ensemble
+from .ensembles import EnsembleRecord, linearized_ensemble, network_kernels, readout_kernel, train_ensemble
 from .empirical import MonteCarloKernels, empirical_ntk, monte_carlo_kernels, sample_outputs_at_init
 from .kernels import Kernels, LayerKernels, analytic_kernels
 from .models import MLP
@@ -50,7 +50,8 @@ __all__ = [
     "dynamics", "empirical", "empirical_ntk", "get_activation", "gradient_descent_predict",
     "gradient_flow_predict", "kernel_eigendecomposition", "kernels", "max_learning_rate",
     "models", "monte_carlo_kernels", "sample_outputs_at_init", "nngp_readout_predict", "ntk_gp_predict",
-    "residual_projections", "train_full_batch", "train_ensemble", "readout_kernel", "EnsembleRecord", "ensembles", "training", "activations",
+    "residual_projections", "train_full_batch", "train_ensemble", "readout_kernel", "EnsembleRecord", "ensembles", "linearized_ensemble",
+    "network_kernels", "gp_checks", "training", "activations",
     "Claim", "ClaimSet", "load_results", "claims", "paths", "plotting", "stats",
     "figures_dir", "results_dir", "band_plot", "house_style", "loglog_with_fit", "save_figure",
     "use_house_style", "qq_plot", "profiles", "BootstrapResult", "SlopeFit", "bootstrap_ci", "excess_kurtosis",

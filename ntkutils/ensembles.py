@@ -22,7 +22,7 @@ import torch
 
 from . import _validation as check
 from ._progress import progress_bar
-from .dynamics import NORMALIZATIONS, check_learning_rate
+from .dynamics import NORMALIZATIONS, check_learning_rate, gradient_descent_predict
 from .empirical import empirical_ntk
 from .models import MLP
 
@@ -186,3 +186,40 @@ def _train_chunk(template, nets, first, x_train, y, x_test, steps, eta, scale, r
             for p, g in zip(trained, grads):
                 p.sub_(eta * g)
     return (torch.stack(loss_rec), torch.stack(train_rec), torch.stack(test_rec) if test_rec else None)
+
+
+def network_kernels(net: MLP, x1, x2=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The empirical NNGP (readout) kernel and empirical NTK of one scalar-output network, float64
+    (N, M) each: the finite-width stand-ins for Σ^(L) and Θ^(L) (Jacot et al. 2018, §6, used a
+    width-10000 network for their Fig. 2)."""
+    return readout_kernel(net, x1, x2), empirical_ntk(net, x1, x2).double()
+
+
+def linearized_ensemble(nets: Sequence[MLP], x_train, y_train, x_test, steps: Sequence[int], *, eta: float,
+                        readout_only: bool = False, normalization: str = "mean") -> torch.Tensor:
+    """Test outputs of every member's linearisation trained by full-batch GD, in closed form.
+
+    Member e's linearised model f0 + J0(θ − θ0) trained with step η has, after k steps, the
+    outputs of ``gradient_descent_predict`` with its own empirical NTK Θ̂_e at θ0 (Lee et al.
+    2019, eq. 9, discrete time); with ``readout_only`` the kernel is the readout kernel and the
+    result is exactly what training only the last layer of the network gives.
+
+    Args:
+        nets: E scalar-output ``MLP`` s; x_train (N, n0), y_train (N,), x_test (M, n0);
+        steps: (R,) step counts.
+    Returns:
+        (R, E, M) float64.
+    """
+    out = []
+    for net in nets:
+        p = next(net.parameters())
+        xs, xt = (check.as_inputs(name, v, dtype=p.dtype, device=p.device, n0=net.n0)
+                  for name, v in (("x_train", x_train), ("x_test", x_test)))
+        kern = readout_kernel if readout_only else (lambda n_, a, b=None: empirical_ntk(n_, a, b).double())
+        with torch.no_grad():
+            f0, g0 = net(xs)[:, 0].double(), net(xt)[:, 0].double()
+        pred = gradient_descent_predict(kern(net, xs).cpu(), torch.as_tensor(y_train).double().cpu(), f0.cpu(),
+                                        list(steps), eta=eta, ntk_test_train=kern(net, xt, xs).cpu(),
+                                        f0_test=g0.cpu(), normalization=normalization)
+        out.append(pred.test)
+    return torch.stack(out, 1)

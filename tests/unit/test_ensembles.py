@@ -118,3 +118,27 @@ def test_mixed_architectures_are_refused(problem):
     nets = [nu.MLP(3, 8, 2, seed=0, dtype=torch.float64), nu.MLP(3, 9, 2, seed=1, dtype=torch.float64)]
     with pytest.raises(ValueError, match="one architecture"):
         train_ensemble(nets, x, y, steps=1, eta=0.1)
+
+
+@pytest.mark.parametrize("readout_only", [False, True])
+def test_linearized_ensemble_against_training_the_linearisation(problem, readout_only):
+    x, xt, y = problem
+    nets = [nu.MLP(3, 32, 3, "tanh", 1.3, None, seed=s, dtype=torch.float64) for s in range(2)]
+    out = nu.linearized_ensemble(nets, x, y, xt, [0, 6, 25], eta=0.7, readout_only=readout_only)
+    assert out.shape == (3, 2, 5)
+    for e, net in enumerate(nets):
+        if readout_only:
+            ref = train_ensemble([net], x, y, steps=25, eta=0.7, x_test=xt, record_steps=[6], readout_only=True).f_test[:, 0]
+        else:
+            ref = nu.train_full_batch(net, x, y, steps=25, eta=0.7, x_test=xt, linearized=True, record_steps=[6]).f_test
+        torch.testing.assert_close(out[:, e], ref, rtol=1e-9, atol=1e-10)
+
+
+def test_network_kernels_shapes_and_symmetry(problem):
+    x, xt, _ = problem
+    net = nu.MLP(3, 32, 3, "relu", seed=0, dtype=torch.float64)
+    k, theta = nu.network_kernels(net, x)
+    assert k.shape == theta.shape == (12, 12) and k.dtype == theta.dtype == torch.float64
+    torch.testing.assert_close(k, k.T)
+    kt, tt = nu.network_kernels(net, xt, x)
+    assert kt.shape == tt.shape == (5, 12)
