@@ -35,6 +35,7 @@ class EnsembleRecord:
         steps: (R,) int64; t: (R,) float64 times steps × η.
         loss: (R, E) float64 training loss of every member.
         f_train: (R, E, N[, k]) outputs on the training inputs; f_test: (R, E, M[, k]) or None.
+    All on the CPU (moved once, after training), whatever device the networks are on.
     """
 
     steps: torch.Tensor
@@ -185,7 +186,7 @@ def _train_chunk(template, nets, first, x_train, y, x_test, steps, eta, scale, r
         with torch.no_grad():
             for p, g in zip(trained, grads):
                 p.sub_(eta * g)
-    return (torch.stack(loss_rec), torch.stack(train_rec), torch.stack(test_rec) if test_rec else None)
+    return (torch.stack(loss_rec).cpu(), torch.stack(train_rec).cpu(), torch.stack(test_rec).cpu() if test_rec else None)
 
 
 def network_kernels(net: MLP, x1, x2=None) -> tuple[torch.Tensor, torch.Tensor]:

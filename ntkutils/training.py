@@ -37,6 +37,9 @@ class TrainingRecord:
         layer_change: {parameter name: (R,) ‖θ^l_t − θ^l_0‖_F / ‖θ^l_0‖_F}.
         ntk: {step: empirical NTK on ``ntk_inputs``} for the requested ``ntk_steps``.
         params: the final parameters {name: tensor} (θ_T for both models).
+
+    Recorded outputs and NTK snapshots are returned on the CPU (moved once, after training);
+    ``params`` stay on the network's device.
     """
 
     steps: torch.Tensor
@@ -220,12 +223,12 @@ def train_full_batch(net: nn.Module, x_train, y_train, *, steps: int, eta: float
         steps=torch.tensor(recorded, dtype=torch.int64),
         t=torch.tensor(recorded, dtype=torch.float64) * eta,
         loss=torch.tensor(rec["loss"], dtype=torch.float64),
-        f_train=_squeeze(torch.stack(rec["f_train"])),
-        f_test=_squeeze(torch.stack(rec["f_test"])) if rec["f_test"] else None,
+        f_train=_squeeze(torch.stack(rec["f_train"])).cpu(),
+        f_test=_squeeze(torch.stack(rec["f_test"])).cpu() if rec["f_test"] else None,
         param_change=torch.tensor(rec["change"], dtype=torch.float64),
         layer_change={name: torch.tensor([r[name] for r in rec["layers"]], dtype=torch.float64)
                       for name in theta0},
-        ntk=snapshots,
+        ntk={step: k.cpu() for step, k in snapshots.items()},
         params=final,
     )
 

@@ -25,6 +25,9 @@ CASES = [
     ("05_linearization_fidelity", {}),
     ("05_linearization_fidelity", {"activation": "relu", "momentum": 0.9, "batch_size": 32}),
     ("05_linearization_fidelity", {"parameterization": "standard", "depth": 3}),
+    ("06_ntk_gaussian_process", {}),
+    ("06_ntk_gaussian_process", {"activation": "erf", "classes": [1, 7], "circle_targets": [0.1, -0.1, 0.2, 0.0],
+                                 "jacot_inits": 3, "lee_widths": [32, 64]}),
 ]
 
 
