@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-unit reproduce bench lock clean
+.PHONY: venv test test-unit reproduce bench peers lock clean
 
 venv: $(STAMP)
 
@@ -35,9 +35,16 @@ reproduce: $(STAMP)
 	$(PY) -m ntkutils run --profile default --store
 	$(PY) -m ntkutils report --readme README.md
 
+# Benchmarks against the peers: one table, written to benchmarks/results.json. nngeometry goes
+# into .venv (pure Python, no dependencies installed); neural-tangents only from its own venv,
+# made by `make peers` (~2.6 GB with TensorFlow) and reported as "not installed" without it.
 bench: $(STAMP)
-	$(PY) benchmarks/empirical_ntk.py
-	$(PY) benchmarks/analytic_kernels.py
+	$(PY) -m pip install --quiet --no-deps -r benchmarks/requirements.txt
+	$(PY) benchmarks/run_all.py
+
+peers:
+	$(PYTHON) -m venv benchmarks/peers/.venv
+	benchmarks/peers/.venv/bin/pip install --quiet neural-tangents==0.6.5 jax==0.4.25 jaxlib==0.4.25 "numpy<2" tf2jax==0.3.6
 
 # Re-resolve the full pin set from requirements.in (needs the package registry).
 lock:

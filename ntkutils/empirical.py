@@ -45,19 +45,40 @@ def _squeeze_outputs(theta: torch.Tensor) -> torch.Tensor:
 # Fast layerwise path
 # ---------------------------------------------------------------------------------------------
 
+def _fused_layerwise(net: MLP, x: torch.Tensor):
+    """Forward pass of ``net`` with the multipliers and biases folded into one GEMM per layer
+    (``addmm``'s alpha and beta): the same pre-activations as ``MLP.layerwise`` up to rounding,
+    without an extra pass over each (N, n) output."""
+    pre, post = [], [x]
+    for l in range(net.depth):
+        w, a = net.weights[l], post[-1]
+        if net.biases is not None:
+            h = torch.addmm(net.biases[l], a, w.T, beta=net.bias_multiplier, alpha=net.weight_multipliers[l])
+        else:
+            h = torch.mm(a, w.T).mul_(net.weight_multipliers[l])
+        pre.append(h)
+        if l < net.depth - 1:
+            post.append(net.activation.fn(h))
+    return pre, post
+
+
 @torch.no_grad()
 def _layerwise_features(net: MLP, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
-    """[(α^l, δ^{l+1}) for l = 0..L−1]; α^l (N, n_l), δ^{l+1} (N, k, n_{l+1}); δ^L = Id is None."""
-    fw = net.layerwise(x)
+    """[(α^l, δ^{l+1}) for l = 0..L−1]; α^l (N, n_l), δ^{l+1} (N, k, n_{l+1}); δ^L = Id is None.
+
+    δ^l = φ'(h^l) ⊙ (m_l δ^{l+1} W^l): the multiplier m_l scales the (N, k, n_l) product, never
+    a copy of the n_{l+1} × n_l weight matrix."""
+    pre, post = _fused_layerwise(net, x)
     delta = None  # δ^L = identity (N, k, k), kept implicit
     feats: list[tuple[torch.Tensor, torch.Tensor | None]] = []
     for l in range(net.depth - 1, -1, -1):
-        feats.append((fw.postactivations[l], delta))
+        feats.append((post[l], delta))
         if l == 0:
             break
-        w = net.weight_multipliers[l] * net.weights[l]                 # (n_{l+1}, n_l)
-        back = w.expand(x.shape[0], *w.shape) if delta is None else delta @ w   # (N, k, n_l)
-        delta = net.activation.derivative(fw.preactivations[l - 1])[:, None, :] * back
+        w, m = net.weights[l], net.weight_multipliers[l]                    # (n_{l+1}, n_l)
+        back = (m * w).expand(x.shape[0], *w.shape) if delta is None else (delta @ w).mul_(m)   # (N, k, n_l)
+        delta = back.mul_(net.activation.derivative(pre[l - 1])[:, None, :]) if delta is not None else \
+            net.activation.derivative(pre[l - 1])[:, None, :] * back
     feats.reverse()
     return feats
 

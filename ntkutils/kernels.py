@@ -259,51 +259,88 @@ def analytic_kernels(x1, x2=None, *, depth: int, activation: str = "relu",
         x2 = check.as_inputs("x2", x2, dtype=torch.float64, device=device, n0=n0)
     sw2 = sigma_w ** 2
 
-    # Layer 1: T_0 = xᵀx'/n0.
     if diagonal:
-        t = (x1 * x1).sum(1) / n0
-        q1 = q2 = None
-        same = None
-    else:
-        t = x1 @ (x1 if x2 is None else x2).T / n0
-        ii, jj = _identical_rows(x1, x2)
-        same = (ii, jj)
+        return _diagonal_kernels(x1, depth, phi, closed=_CLOSED_FORMS.get(phi.name), sw2=sw2, sb2=sb2,
+                                 bias=bias, standard=standard, hidden=hidden, step=quadrature_step,
+                                 return_layers=return_layers)
+    return _blocked_kernels(x1, x2, depth, phi, sw2=sw2, sb2=sb2, bias=bias, standard=standard, hidden=hidden,
+                            step=quadrature_step, return_layers=return_layers)
+
+
+_BLOCK = 256  # rows/columns per block: the whole depth recursion of a block stays in cache
+
+
+def _diagonal_kernels(x, depth, phi, *, closed, sw2, sb2, bias, standard, hidden, step, return_layers):
+    """k(x_i, x_i) only: the one-dimensional recursion, (N,) per layer."""
+    n0 = x.shape[1]
+    t = (x * x).sum(1) / n0
     nngp = sw2 * t + sb2
     ntk = (n0 * t + float(bias)) if standard else nngp.clone()
     layers = [LayerKernels(nngp, ntk, None)] if return_layers else []
-
-    closed = _CLOSED_FORMS.get(phi.name)
     for l in range(1, depth):
-        if diagonal:
-            if closed is not None:
-                q = nngp
-                t, tdot = closed(q, q, q, torch.ones_like(q))
-            else:
-                t, tdot = _diagonal_quadrature(phi, quadrature_step)(nngp)
+        if closed is not None:
+            t, tdot = closed(nngp, nngp, nngp, torch.ones_like(nngp))
         else:
-            if x2 is None:
-                q1 = nngp.diagonal().clone()
-                q2 = q1
-            else:
-                q1 = (sw2 * (x1 * x1).sum(1) / n0 + sb2) if l == 1 else q1_next
-                q2 = (sw2 * (x2 * x2).sum(1) / n0 + sb2) if l == 1 else q2_next
-                q2 = q2.clone()
-                q2[same[1]] = q1[same[0]]
-                nngp = nngp.clone()
-                nngp[same] = q1[same[0]]
-            c = _correlation(q1[:, None], q2[None, :], nngp, same)
-            rule = closed if closed is not None else _generic_rule(phi, quadrature_step, x2 is None)
-            t, tdot = rule(q1[:, None], q2[None, :], nngp, c)
-            if x2 is not None:
-                # Diagonal variances of the next layer, from the 1-D rules (exact on x = x').
-                q1_next, q2_next = (_next_variance(phi, closed, quadrature_step, q, sw2, sb2)
-                                    for q in (q1, q2))
+            t, tdot = _diagonal_quadrature(phi, step)(nngp)
         dnngp = sw2 * tdot
         nngp = sw2 * t + sb2
         ntk = (hidden[l - 1] * t + float(bias) if standard else nngp) + dnngp * ntk
         if return_layers:
             layers.append(LayerKernels(nngp, ntk, dnngp))
     return Kernels(nngp=nngp, ntk=ntk, layers=layers)
+
+
+def _blocked_kernels(x1, x2, depth, phi, *, sw2, sb2, bias, standard, hidden, step, return_layers):
+    """The N×M kernels, block by block (_BLOCK rows × _BLOCK columns).
+
+    Every entry's recursion needs only its own covariance and the two inputs' variances, and the
+    variances come from the one-dimensional recursion (exact on the diagonal). So each block runs
+    all L layers while it sits in cache, and only the results are written. With x2 = None only
+    the blocks on and above the diagonal are computed and mirrored. Identical inputs get
+    covariance = variance and correlation exactly 1 in every layer.
+    """
+    closed = _CLOSED_FORMS.get(phi.name)
+    symmetric = x2 is None
+    xb = x1 if symmetric else x2
+    n0, n, m = x1.shape[1], x1.shape[0], xb.shape[0]
+    diag = dict(closed=closed, sw2=sw2, sb2=sb2, bias=bias, standard=standard, hidden=hidden, step=step,
+                return_layers=True)
+    var1 = [k.nngp for k in _diagonal_kernels(x1, depth, phi, **diag).layers]
+    var2 = var1 if symmetric else [k.nngp for k in _diagonal_kernels(x2, depth, phi, **diag).layers]
+    ii, jj = _identical_rows(x1, x2)
+    rule = closed if closed is not None else _generic_rule(phi, step, False)
+    n_out = 3 * depth if return_layers else 2
+    out = [torch.empty(n, m, dtype=torch.float64, device=x1.device) for _ in range(n_out)]
+    for r0 in range(0, n, _BLOCK):
+        rows = slice(r0, min(r0 + _BLOCK, n))
+        for c0 in range(r0 if symmetric else 0, m, _BLOCK):
+            cols = slice(c0, min(c0 + _BLOCK, m))
+            inside = (ii >= rows.start) & (ii < rows.stop) & (jj >= cols.start) & (jj < cols.stop)
+            same = (ii[inside] - rows.start, jj[inside] - cols.start)
+            t = x1[rows] @ xb[cols].T / n0
+            nngp = sw2 * t + sb2
+            ntk = (n0 * t + float(bias)) if standard else nngp.clone()
+            results = [nngp, ntk, None]
+            for l in range(1, depth):
+                q1, q2 = var1[l - 1][rows, None], var2[l - 1][None, cols]
+                nngp[same] = q1[same[0], 0]
+                c = _correlation(q1, q2, nngp, same)
+                t, tdot = rule(q1, q2, nngp, c)
+                dnngp = sw2 * tdot
+                nngp = sw2 * t + sb2
+                ntk = (hidden[l - 1] * t + float(bias) if standard else nngp) + dnngp * ntk
+                results += [nngp, ntk, dnngp]
+            blocks = results if return_layers else results[-3:-1] if depth > 1 else results[:2]
+            for target, block in zip(out, blocks):
+                if block is None:
+                    continue
+                target[rows, cols] = block
+                if symmetric and c0 != r0:
+                    target[cols, rows] = block.T
+    if not return_layers:
+        return Kernels(nngp=out[0], ntk=out[1], layers=[])
+    layers = [LayerKernels(out[3 * l], out[3 * l + 1], None if l == 0 else out[3 * l + 2]) for l in range(depth)]
+    return Kernels(nngp=layers[-1].nngp, ntk=layers[-1].ntk, layers=layers)
 
 
 def _next_variance(phi, closed, step, q, sw2, sb2):

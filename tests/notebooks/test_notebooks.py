@@ -27,7 +27,7 @@ CASES = [
     ("05_linearization_fidelity", {"parameterization": "standard", "depth": 3}),
     ("06_ntk_gaussian_process", {}),
     ("06_ntk_gaussian_process", {"activation": "erf", "classes": [1, 7], "circle_targets": [0.1, -0.1, 0.2, 0.0],
-                                 "jacot_inits": 3, "lee_widths": [32, 64]}),
+                                 "jacot_inits": 3, "lee_widths": [32, 64], "lee_eta": 1.0}),
 ]
 
 
