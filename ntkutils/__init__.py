@@ -16,6 +16,9 @@ from .dynamics import (
     Prediction,
     check_learning_rate,
     gradient_descent_predict,
+    KernelBlocks,
+    gp_prediction,
+    kernel_blocks,
     gradient_flow_predict,
     kernel_eigendecomposition,
     max_learning_rate,
@@ -23,9 +26,17 @@ from .dynamics import (
     ntk_gp_predict,
     residual_projections,
 )
-from .ensembles import EnsembleRecord, linearized_ensemble, network_kernels, readout_kernel, train_ensemble
+from .ensembles import (
+    EnsembleRecord,
+    ensemble_variants,
+    linearized_ensemble,
+    network_kernel_fn,
+    network_kernels,
+    readout_kernel,
+    train_ensemble,
+)
 from .empirical import MonteCarloKernels, empirical_ntk, monte_carlo_kernels, sample_outputs_at_init
-from .kernels import Kernels, LayerKernels, analytic_kernels
+from .kernels import Kernels, LayerKernels, analytic_kernel_fn, analytic_kernels
 from .models import MLP
 from .paths import figures_dir, results_dir
 from .plotting import band_plot, house_style, loglog_with_fit, qq_plot, save_figure, use_house_style
@@ -51,7 +62,8 @@ __all__ = [
     "gradient_flow_predict", "kernel_eigendecomposition", "kernels", "max_learning_rate",
     "models", "monte_carlo_kernels", "sample_outputs_at_init", "nngp_readout_predict", "ntk_gp_predict",
     "residual_projections", "train_full_batch", "train_ensemble", "readout_kernel", "EnsembleRecord", "ensembles", "linearized_ensemble",
-    "network_kernels", "gp_checks", "training", "activations",
+    "network_kernels", "gp_checks", "ensemble_variants", "network_kernel_fn", "analytic_kernel_fn",
+    "gp_prediction", "kernel_blocks", "KernelBlocks", "training", "activations",
     "Claim", "ClaimSet", "load_results", "claims", "paths", "plotting", "stats",
     "figures_dir", "results_dir", "band_plot", "house_style", "loglog_with_fit", "save_figure",
     "use_house_style", "qq_plot", "profiles", "BootstrapResult", "SlopeFit", "bootstrap_ci", "excess_kurtosis",

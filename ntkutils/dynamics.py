@@ -299,3 +299,36 @@ def _gaussian(p, nngp_train, nngp_test_train, nngp_test, y_train) -> GaussianPre
     cross = p @ kxX.T                                                            # (T, M, M)
     cov = kxx + p @ kXX @ p.transpose(1, 2) - cross - cross.transpose(1, 2)
     return GaussianPrediction(p @ y, 0.5 * (cov + cov.transpose(1, 2)))
+
+
+@dataclass
+class KernelBlocks:
+    """(NNGP, NTK) pairs of float64 blocks: ``train`` (N, N), ``test_train`` (M, N), ``test`` (M, M)."""
+
+    train: tuple[torch.Tensor, torch.Tensor]
+    test_train: tuple[torch.Tensor, torch.Tensor]
+    test: tuple[torch.Tensor, torch.Tensor]
+
+
+def kernel_blocks(kernel_fn, x_train, x_test) -> KernelBlocks:
+    """The three kernel blocks a GP prediction needs, from ``kernel_fn(a, b=None) -> (nngp, ntk)``,
+    e.g. ``kernels.analytic_kernel_fn(...)`` or ``ensembles.network_kernel_fn(net)``. Compute
+    them once and reuse them for every time and both dynamics (``gp_prediction``)."""
+    return KernelBlocks(tuple(kernel_fn(x_train, None)), tuple(kernel_fn(x_test, x_train)), tuple(kernel_fn(x_test, None)))
+
+
+def gp_prediction(blocks: KernelBlocks, y_train, t, *, readout_only: bool = False,
+                  normalization: str = "mean") -> GaussianPrediction:
+    """``ntk_gp_predict`` (all layers trained) or, with ``readout_only``, ``nngp_readout_predict``
+    (last layer trained; the GP posterior at t = ∞) on precomputed ``blocks``.
+
+    Args:
+        y_train (N,); t: scalar or (T,) times (``math.inf`` allowed).
+    Returns:
+        mean (T, M) and covariance (T, M, M), float64.
+    """
+    (k, th), (k_t, th_t), (k_tt, _) = blocks.train, blocks.test_train, blocks.test
+    if readout_only:
+        return nngp_readout_predict(k, y_train, t, nngp_test_train=k_t, nngp_test=k_tt, normalization=normalization)
+    return ntk_gp_predict(k, th, y_train, t, nngp_test_train=k_t, ntk_test_train=th_t, nngp_test=k_tt,
+                          normalization=normalization)

@@ -224,3 +224,33 @@ def linearized_ensemble(nets: Sequence[MLP], x_train, y_train, x_test, steps: Se
                                         f0_test=g0.cpu(), normalization=normalization)
         out.append(pred.test)
     return torch.stack(out, 1)
+
+
+def network_kernel_fn(net: MLP):
+    """``kernel_fn(x1, x2=None) -> (nngp, ntk)`` from one network's empirical kernels (inputs moved
+    to the network's device and dtype; results float64 on the CPU): the finite-width stand-in for
+    the limit used by Jacot et al. (2018) for their Fig. 2."""
+    p = next(net.parameters())
+
+    def kernel_fn(x1, x2=None):
+        a = torch.as_tensor(x1).to(dtype=p.dtype, device=p.device)
+        b = None if x2 is None else torch.as_tensor(x2).to(dtype=p.dtype, device=p.device)
+        return tuple(k.cpu() for k in network_kernels(net, a, b))
+    return kernel_fn
+
+
+def ensemble_variants(nets: Sequence[MLP], x_train, y_train, x_test, steps: Sequence[int], *, eta: float,
+                      chunk_size: int | None = None) -> dict[str, torch.Tensor]:
+    """Test outputs of the same E networks trained three ways, each (E, R, M) float64 on the CPU at
+    the R recorded ``steps``: ``"network"`` (all layers, ``train_ensemble``), ``"linearised"``
+    (every member's linearisation, closed form) and ``"readout-trained"`` (last layer only, closed
+    form, exact). Lee et al. (2019) compare the first two with the NTK-GP, the third with the NNGP."""
+    p = next(nets[0].parameters())
+    dev = lambda v: torch.as_tensor(v).to(dtype=p.dtype, device=p.device)  # noqa: E731
+    trained = train_ensemble(nets, dev(x_train), dev(y_train), steps=max(steps), eta=eta, x_test=dev(x_test),
+                             record_steps=steps, chunk_size=chunk_size)
+    keep = [trained.steps.tolist().index(s) for s in steps]
+    out = {"network": trained.f_test[keep].double()}
+    for name, readout in (("linearised", False), ("readout-trained", True)):
+        out[name] = linearized_ensemble(nets, dev(x_train), y_train, dev(x_test), steps, eta=eta, readout_only=readout)
+    return {name: f.transpose(0, 1).contiguous() for name, f in out.items()}

@@ -309,6 +309,8 @@ def _blocked_kernels(x1, x2, depth, phi, *, sw2, sb2, bias, standard, hidden, st
     var2 = var1 if symmetric else [k.nngp for k in _diagonal_kernels(x2, depth, phi, **diag).layers]
     ii, jj = _identical_rows(x1, x2)
     rule = closed if closed is not None else _generic_rule(phi, step, False)
+    # Quadrature on a diagonal block of x1 against itself: integrate its upper triangle only.
+    rule_on_diagonal = closed if closed is not None else _generic_rule(phi, step, True)
     n_out = 3 * depth if return_layers else 2
     out = [torch.empty(n, m, dtype=torch.float64, device=x1.device) for _ in range(n_out)]
     for r0 in range(0, n, _BLOCK):
@@ -325,7 +327,7 @@ def _blocked_kernels(x1, x2, depth, phi, *, sw2, sb2, bias, standard, hidden, st
                 q1, q2 = var1[l - 1][rows, None], var2[l - 1][None, cols]
                 nngp[same] = q1[same[0], 0]
                 c = _correlation(q1, q2, nngp, same)
-                t, tdot = rule(q1, q2, nngp, c)
+                t, tdot = (rule_on_diagonal if symmetric and c0 == r0 else rule)(q1, q2, nngp, c)
                 dnngp = sw2 * tdot
                 nngp = sw2 * t + sb2
                 ntk = (hidden[l - 1] * t + float(bias) if standard else nngp) + dnngp * ntk
@@ -374,3 +376,12 @@ def one_hidden_layer_excess_kurtosis(x, *, width: int, activation: str = "relu",
     m2, m4 = (values ** 2) @ w, (values ** 4) @ w
     variance = sigma_w ** 2 * m2 + sb2
     return 3 * sigma_w ** 4 * (m4 - m2 ** 2) / (width * variance ** 2)
+
+
+def analytic_kernel_fn(**architecture):
+    """``kernel_fn(x1, x2=None) -> (nngp, ntk)`` of ``analytic_kernels`` with fixed ``architecture``
+    (depth, activation, sigma_w, sigma_b, ...), for ``dynamics.kernel_blocks``."""
+    def kernel_fn(x1, x2=None):
+        k = analytic_kernels(x1, x2, **architecture)
+        return k.nngp, k.ntk
+    return kernel_fn

@@ -142,3 +142,32 @@ def test_network_kernels_shapes_and_symmetry(problem):
     torch.testing.assert_close(k, k.T)
     kt, tt = nu.network_kernels(net, xt, x)
     assert kt.shape == tt.shape == (5, 12)
+
+
+def test_ensemble_variants_shapes_and_members(problem):
+    x, xt, y = problem
+    nets = [nu.MLP(3, 32, 3, "tanh", 1.2, None, seed=s, dtype=torch.float64) for s in range(3)]
+    out = nu.ensemble_variants(nets, x, y, xt, [0, 4, 12], eta=0.6)
+    assert set(out) == {"network", "linearised", "readout-trained"}
+    assert all(v.shape == (3, 3, 5) for v in out.values())
+    torch.testing.assert_close(out["network"][:, 0], out["linearised"][:, 0])          # same init
+    alone = nu.train_full_batch(nets[2], x, y, steps=12, eta=0.6, x_test=xt, record_steps=[4])
+    torch.testing.assert_close(out["network"][2], alone.f_test, rtol=1e-10, atol=1e-12)
+
+
+def test_gp_prediction_from_kernel_functions(problem):
+    x, xt, y = problem
+    arch = dict(depth=3, activation="erf", sigma_w=1.3, sigma_b=0.2)
+    k, kt, ktt = nu.analytic_kernels(x, **arch), nu.analytic_kernels(xt, x, **arch), nu.analytic_kernels(xt, **arch)
+    times = [0.0, 3.0, math.inf]
+    direct = nu.ntk_gp_predict(k.nngp, k.ntk, y, times, nngp_test_train=kt.nngp, ntk_test_train=kt.ntk, nngp_test=ktt.nngp)
+    blocks = nu.kernel_blocks(nu.analytic_kernel_fn(**arch), x, xt)
+    via = nu.gp_prediction(blocks, y, times)
+    torch.testing.assert_close(via.mean, direct.mean)
+    torch.testing.assert_close(via.covariance, direct.covariance)
+    readout = nu.gp_prediction(blocks, y, times, readout_only=True)
+    torch.testing.assert_close(readout.mean[-1], kt.nngp @ torch.linalg.solve(k.nngp, y))  # the GP posterior mean
+    # A very wide network's own kernels give nearly the same prediction (Jacot et al.'s stand-in).
+    wide = nu.MLP(3, 4096, **arch, seed=0, dtype=torch.float64)
+    approx = nu.gp_prediction(nu.kernel_blocks(nu.network_kernel_fn(wide), x, xt), y, [math.inf])
+    assert float((approx.mean[0] - direct.mean[-1]).abs().max()) < 0.05 * float(direct.mean[-1].abs().max())
