@@ -76,9 +76,9 @@ def _layerwise_features(net: MLP, x: torch.Tensor) -> list[tuple[torch.Tensor, t
         if l == 0:
             break
         w, m = net.weights[l], net.weight_multipliers[l]                    # (n_{l+1}, n_l)
-        back = (m * w).expand(x.shape[0], *w.shape) if delta is None else (delta @ w).mul_(m)   # (N, k, n_l)
-        delta = back.mul_(net.activation.derivative(pre[l - 1])[:, None, :]) if delta is not None else \
-            net.activation.derivative(pre[l - 1])[:, None, :] * back
+        deriv = net.activation.derivative(pre[l - 1])[:, None, :]          # (N, 1, n_l)
+        # (N, k, n_l); for the output layer n_{l+1} = k and δ^L = Id, so the product is m W.
+        delta = deriv * (m * w) if delta is None else (delta @ w).mul_(m).mul_(deriv)
     feats.reverse()
     return feats
 
