@@ -570,7 +570,10 @@ def run_notebooks(infos: Sequence[NotebookInfo], profile: str | None = "default"
     fig_dir = Path(figures_dir) if figures_dir is not None else _paths.figures_dir()
     out_dir, res_dir, fig_dir = (p.expanduser().resolve() for p in (out_dir, res_dir, fig_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
-    env = {QUIET_ENV: "1", RESULTS_ENV: str(res_dir), FIGURES_ENV: str(fig_dir)}
+    # The inline backend whatever MPLBACKEND says outside (CI sets Agg): stored notebooks must
+    # show their figures.
+    env = {QUIET_ENV: "1", RESULTS_ENV: str(res_dir), FIGURES_ENV: str(fig_dir),
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     show = progress_enabled(progress)
     from tqdm.auto import tqdm
 

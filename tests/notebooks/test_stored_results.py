@@ -28,6 +28,7 @@ def test_stored_notebook_has_outputs_and_its_table_matches_results(notebook):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert any("parameters" in c.metadata.get("tags", []) for c in code)
     assert all(c.get("execution_count") for c in code), "stored notebook was not fully executed"
+    assert any("image/png" in o.get("data", {}) for c in code for o in c.outputs), "no inline figure stored"
     table = [c for c in code if "NBVAL_CHECK_OUTPUT" in c.source]
     assert table, "no cell carries # NBVAL_CHECK_OUTPUT"
     text = "".join(o.get("text", "") for c in table for o in c.outputs)

@@ -45,7 +45,8 @@ print(claims.table())
 png = figures_dir() / "{PASS_STEM}_panel.png"
 png.parent.mkdir(parents=True, exist_ok=True)
 png.write_bytes(b"not really a png")
-metrics = {{"prefix": sys.prefix, "cwd": os.getcwd(), "quiet": os.environ.get("NTK_REPRO_QUIET")}}
+metrics = {{"prefix": sys.prefix, "cwd": os.getcwd(), "quiet": os.environ.get("NTK_REPRO_QUIET"),
+           "mplbackend": os.environ.get("MPLBACKEND")}}
 claims.write(metrics, {{"width": width}}, wall_time_s=0.25, seed=seed, device="cpu")
 '''
 
@@ -155,8 +156,10 @@ def store_run(tmp_path_factory: pytest.TempPathFactory):
     dirs = _dirs(base)
     before = {p.name: p.read_bytes() for p in directory.glob("*.ipynb")}
     infos = runner.resolve_names([], runner.discover(directory))
-    results = runner.run_notebooks(infos, "default", None, dirs["outputs"], dirs["results"],
-                                   dirs["figures"], store=True, progress=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MPLBACKEND", "Agg")  # as CI sets it: stored notebooks must still get inline figures
+        results = runner.run_notebooks(infos, "default", None, dirs["outputs"], dirs["results"],
+                                       dirs["figures"], store=True, progress=False)
     return results, dirs, directory, before
 
 
@@ -335,6 +338,8 @@ def test_store_copies_back_only_successful_default_runs(store_run) -> None:
     assert not any("injected-parameters" in c.metadata.get("tags", []) for c in stored.cells)
     outputs = [o for c in stored.cells if c.cell_type == "code" for o in c.outputs]
     assert any("width is what was asked" in o.get("text", "") for o in outputs)
+    body = json.loads((dirs["results"] / f"{PASS_STEM}.json").read_text())
+    assert body["metrics"]["mplbackend"] == "module://matplotlib_inline.backend_inline"
     # the stored notebook is still discoverable with the same parameters
     assert runner.discover(directory)[0].parameters["width"].default == 8
 
