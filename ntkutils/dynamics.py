@@ -144,6 +144,16 @@ def _flow_factors(rates: torch.Tensor, times: torch.Tensor, scale: float):
     return 1 - one_minus, _gain(one_minus, rates, times[:, None].expand_as(a), scale)
 
 
+def flatten_output_kernel(theta) -> torch.Tensor:
+    """Per-output kernel (N, M, k, k) -> (N·k, M·k), index (i, a) -> i·k + a (the order of
+    ``Y.reshape(-1)`` for Y of shape (N, k)); an (N, M) kernel is returned as it is."""
+    th = torch.as_tensor(theta)
+    if th.ndim == 2:
+        return th
+    n, m, k, _ = th.shape
+    return th.permute(0, 2, 1, 3).reshape(n * k, m * k)
+
+
 def _vector_outputs(ntk_train, y_train, f0_train, ntk_test_train, f0_test, normalization):
     """Flatten per-output kernels (N, N, k, k) / (M, N, k, k) to (N·k, N·k) / (M·k, N·k), index
     (i, a) -> i·k + a, folding the ½·mean-over-N normalisation into the kernel so the rates stay
@@ -154,14 +164,14 @@ def _vector_outputs(ntk_train, y_train, f0_train, ntk_test_train, f0_test, norma
         return ntk_train, y_train, f0_train, ntk_test_train, f0_test, normalization, None
     n, _, k, _ = th.shape
     scale = _rate_scale(normalization, n)
-    flat = th.to(torch.float64).permute(0, 2, 1, 3).reshape(n * k, n * k) * scale
+    flat = flatten_output_kernel(th.to(torch.float64)) * scale
     test = None
     if ntk_test_train is not None:
         tt = torch.as_tensor(ntk_test_train).to(torch.float64)
         if tt.ndim != 4 or tt.shape[1:] != (n, k, k):
             raise ValueError(f"ntk_test_train must have shape (M, {n}, {k}, {k}) to match ntk_train, "
                              f"got {tuple(tt.shape)}")
-        test = tt.permute(0, 2, 1, 3).reshape(tt.shape[0] * k, n * k) * scale
+        test = flatten_output_kernel(tt) * scale
 
     def vec(name, v, rows):
         v = _f64(name, v, (2,))

@@ -22,7 +22,7 @@ import torch
 
 from . import _validation as check
 from ._progress import progress_bar
-from .dynamics import NORMALIZATIONS, check_learning_rate, gradient_descent_predict
+from .dynamics import NORMALIZATIONS, check_learning_rate, flatten_output_kernel, gradient_descent_predict
 from .empirical import empirical_ntk
 from .models import MLP
 
@@ -139,9 +139,7 @@ def train_ensemble(nets: Sequence[MLP], x_train, y_train, *, steps: int, eta: fl
         for i, net in enumerate(nets):
             if readout_only and net.n_out != 1:
                 raise ValueError("readout_only training is implemented for scalar outputs (n_out=1)")
-            k = readout_kernel(net, x_train) if readout_only else empirical_ntk(net, x_train).double()
-            if k.ndim == 4:
-                k = k.permute(0, 2, 1, 3).reshape(n * net.n_out, n * net.n_out)
+            k = readout_kernel(net, x_train) if readout_only else flatten_output_kernel(empirical_ntk(net, x_train).double())
             try:
                 check_learning_rate(eta, k * (k.shape[0] / n) if normalization == "mean" else k, normalization)
             except ValueError as err:

@@ -270,21 +270,32 @@ def analytic_kernels(x1, x2=None, *, depth: int, activation: str = "relu",
 _BLOCK = 256  # rows/columns per block: the whole depth recursion of a block stays in cache
 
 
+def _first_layer(t, n0, *, sw2, sb2, bias, standard):
+    """Σ¹ and Θ¹ from T_0 = xᵀx'/n0."""
+    nngp = sw2 * t + sb2
+    return nngp, (n0 * t + float(bias)) if standard else nngp.clone()
+
+
+def _next_layer(t, tdot, ntk, width, *, sw2, sb2, bias, standard):
+    """Σ^{l+1} = σ_w² E[φφ] + σ_b², Σ̇ = σ_w² E[φ'φ'], Θ^{l+1} = Σ^{l+1} + Σ̇ Θ^l (NTK
+    parameterisation; the standard one replaces Σ^{l+1} by n_l E[φφ] + 1 in Θ)."""
+    dnngp = sw2 * tdot
+    nngp = sw2 * t + sb2
+    return nngp, (width * t + float(bias) if standard else nngp) + dnngp * ntk, dnngp
+
+
 def _diagonal_kernels(x, depth, phi, *, closed, sw2, sb2, bias, standard, hidden, step, return_layers):
     """k(x_i, x_i) only: the one-dimensional recursion, (N,) per layer."""
+    coefs = dict(sw2=sw2, sb2=sb2, bias=bias, standard=standard)
     n0 = x.shape[1]
-    t = (x * x).sum(1) / n0
-    nngp = sw2 * t + sb2
-    ntk = (n0 * t + float(bias)) if standard else nngp.clone()
+    nngp, ntk = _first_layer((x * x).sum(1) / n0, n0, **coefs)
     layers = [LayerKernels(nngp, ntk, None)] if return_layers else []
     for l in range(1, depth):
         if closed is not None:
             t, tdot = closed(nngp, nngp, nngp, torch.ones_like(nngp))
         else:
             t, tdot = _diagonal_quadrature(phi, step)(nngp)
-        dnngp = sw2 * tdot
-        nngp = sw2 * t + sb2
-        ntk = (hidden[l - 1] * t + float(bias) if standard else nngp) + dnngp * ntk
+        nngp, ntk, dnngp = _next_layer(t, tdot, ntk, hidden[l - 1], **coefs)
         if return_layers:
             layers.append(LayerKernels(nngp, ntk, dnngp))
     return Kernels(nngp=nngp, ntk=ntk, layers=layers)
@@ -303,8 +314,8 @@ def _blocked_kernels(x1, x2, depth, phi, *, sw2, sb2, bias, standard, hidden, st
     symmetric = x2 is None
     xb = x1 if symmetric else x2
     n0, n, m = x1.shape[1], x1.shape[0], xb.shape[0]
-    diag = dict(closed=closed, sw2=sw2, sb2=sb2, bias=bias, standard=standard, hidden=hidden, step=step,
-                return_layers=True)
+    coefs = dict(sw2=sw2, sb2=sb2, bias=bias, standard=standard)
+    diag = dict(coefs, closed=closed, hidden=hidden, step=step, return_layers=True)
     var1 = [k.nngp for k in _diagonal_kernels(x1, depth, phi, **diag).layers]
     var2 = var1 if symmetric else [k.nngp for k in _diagonal_kernels(x2, depth, phi, **diag).layers]
     ii, jj = _identical_rows(x1, x2)
@@ -319,20 +330,16 @@ def _blocked_kernels(x1, x2, depth, phi, *, sw2, sb2, bias, standard, hidden, st
             cols = slice(c0, min(c0 + _BLOCK, m))
             inside = (ii >= rows.start) & (ii < rows.stop) & (jj >= cols.start) & (jj < cols.stop)
             same = (ii[inside] - rows.start, jj[inside] - cols.start)
-            t = x1[rows] @ xb[cols].T / n0
-            nngp = sw2 * t + sb2
-            ntk = (n0 * t + float(bias)) if standard else nngp.clone()
+            nngp, ntk = _first_layer(x1[rows] @ xb[cols].T / n0, n0, **coefs)
             results = [nngp, ntk, None]
             for l in range(1, depth):
                 q1, q2 = var1[l - 1][rows, None], var2[l - 1][None, cols]
                 nngp[same] = q1[same[0], 0]
                 c = _correlation(q1, q2, nngp, same)
                 t, tdot = (rule_on_diagonal if symmetric and c0 == r0 else rule)(q1, q2, nngp, c)
-                dnngp = sw2 * tdot
-                nngp = sw2 * t + sb2
-                ntk = (hidden[l - 1] * t + float(bias) if standard else nngp) + dnngp * ntk
+                nngp, ntk, dnngp = _next_layer(t, tdot, ntk, hidden[l - 1], **coefs)
                 results += [nngp, ntk, dnngp]
-            blocks = results if return_layers else results[-3:-1] if depth > 1 else results[:2]
+            blocks = results if return_layers else results[-3:-1]           # all layers, or the last
             for target, block in zip(out, blocks):
                 if block is None:
                     continue
@@ -343,15 +350,6 @@ def _blocked_kernels(x1, x2, depth, phi, *, sw2, sb2, bias, standard, hidden, st
         return Kernels(nngp=out[0], ntk=out[1], layers=[])
     layers = [LayerKernels(out[3 * l], out[3 * l + 1], None if l == 0 else out[3 * l + 2]) for l in range(depth)]
     return Kernels(nngp=layers[-1].nngp, ntk=layers[-1].ntk, layers=layers)
-
-
-def _next_variance(phi, closed, step, q, sw2, sb2):
-    """σ_w² E[φ(u)²] + σ_b² for u ~ N(0, q): the next layer's variance on the diagonal."""
-    if closed is not None:
-        t, _ = closed(q, q, q, torch.ones_like(q))
-    else:
-        t, _ = _diagonal_quadrature(phi, step)(q)
-    return sw2 * t + sb2
 
 
 def one_hidden_layer_excess_kurtosis(x, *, width: int, activation: str = "relu", sigma_w: float = 1.0,

@@ -21,7 +21,7 @@ from torch import nn
 
 from . import _validation as check
 from ._progress import progress_bar
-from .dynamics import NORMALIZATIONS, check_learning_rate
+from .dynamics import NORMALIZATIONS, check_learning_rate, flatten_output_kernel
 from .empirical import empirical_ntk
 
 
@@ -74,14 +74,6 @@ def _targets(y, like: torch.Tensor, n: int) -> torch.Tensor:
     if not bool(torch.isfinite(y).all()):
         raise ValueError("y_train contains NaN or Inf entries")
     return y
-
-
-def _flat_ntk(theta: torch.Tensor) -> torch.Tensor:
-    """(N, N) or (N, N, k, k) -> (N·k, N·k)."""
-    if theta.ndim == 2:
-        return theta
-    n, _, k, _ = theta.shape
-    return theta.permute(0, 2, 1, 3).reshape(n * k, n * k)
 
 
 def train_full_batch(net: nn.Module, x_train, y_train, *, steps: int, eta: float, x_test=None,
@@ -150,7 +142,7 @@ def train_full_batch(net: nn.Module, x_train, y_train, *, steps: int, eta: float
         f0_train = f(theta0, x_train)
     y = _targets(y_train, f0_train, n)
     if check_stability:
-        theta_init = _flat_ntk(empirical_ntk(model, x_train).to(torch.float64))
+        theta_init = flatten_output_kernel(empirical_ntk(model, x_train).to(torch.float64))
         check_learning_rate(eta / (1 + momentum),
                             theta_init * (theta_init.shape[0] / n if normalization == "mean" else 1.0), normalization)
 
