@@ -68,10 +68,10 @@ def readout_kernel(net: MLP, x1, x2=None) -> torch.Tensor:
 
 
 def _stack(nets: Sequence[MLP]) -> tuple[list[torch.Tensor], list[torch.Tensor] | None]:
-    weights = [torch.stack([n.weights[l].detach() for n in nets]).clone() for l in range(nets[0].depth)]
+    weights = [torch.stack([n.weights[l].detach() for n in nets]) for l in range(nets[0].depth)]  # new memory
     biases = None
     if nets[0].has_bias:
-        biases = [torch.stack([n.biases[l].detach() for n in nets]).clone() for l in range(nets[0].depth)]
+        biases = [torch.stack([n.biases[l].detach() for n in nets]) for l in range(nets[0].depth)]
     return weights, biases
 
 
