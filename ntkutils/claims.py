@@ -26,7 +26,7 @@ import math
 import os
 import platform
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -36,14 +36,15 @@ import numpy as np
 
 from .paths import atomic_write_bytes, results_dir
 
-__all__ = ["Claim", "ClaimSet", "PASS", "FAIL", "NOT_ASSESSED", "PROFILES", "load_results", "to_jsonable"]
+__all__ = ["Claim", "ClaimSet", "relative_resolution", "verdict_line", "PASS", "FAIL", "NOT_ASSESSED", "PROFILES", "load_results", "to_jsonable"]
 
 PASS = "PASS"
 FAIL = "FAIL"
 NOT_ASSESSED = "NOT ASSESSED"
 STATUSES = (PASS, FAIL, NOT_ASSESSED)
 PROFILES = ("smoke", "default", "paper")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+RESOLUTION_KINDS = (None, "relative", "interval", "bound", "exact")
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
@@ -82,6 +83,35 @@ def _measured(value: Any) -> float | None:
         raise ValueError(f"measured must be a real number or None, got {value!r}") from None
 
 
+def relative_resolution(passes: Callable[[float], bool], *, max_error: float = 1.0,
+                        smallest: float = 1e-6, rtol: float = 0.01) -> float:
+    """The smallest relative error of a prediction that turns a claim into FAIL.
+
+    ``passes(s)``: the claim's check re-evaluated with the prediction multiplied by ``s``
+    (``passes(1.0)`` is the claim's verdict on this run). Returns the smallest ``δ`` in
+    ``[smallest, max_error]`` with ``passes(1 + δ)`` or ``passes(1 − δ)`` False: a scan on a
+    doubling grid finds the first failing bracket, bisection refines it to ``rtol`` relative
+    precision (the result errs on the large side). ``0.0`` if the claim already fails,
+    ``inf`` if no error up to ``max_error`` flips it. No data are re-drawn: only the check
+    is repeated.
+    """
+    if not passes(1.0):
+        return 0.0
+
+    def flips(d: float) -> bool:
+        return not passes(1.0 + d) or not passes(1.0 - d)
+
+    lo, hi = 0.0, smallest
+    while not flips(hi):
+        if hi >= max_error:
+            return math.inf
+        lo, hi = hi, min(2.0 * hi, max_error)
+    while hi - lo > rtol * hi:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if flips(mid) else (mid, hi)
+    return hi
+
+
 def _digits(digits: Any) -> int:
     if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) or not 1 <= digits <= 17:
         raise ValueError(f"digits must be an integer in [1, 17], got {digits!r}")
@@ -117,6 +147,33 @@ class Claim:
     status: str
     reason: str | None = None
     digits: int = 3
+    resolution: float | None = None
+    resolution_kind: str | None = None
+    alpha: float | None = None
+
+    @property
+    def resolution_text(self) -> str:
+        """What the table shows in its ``resolution`` column.
+
+        ``relative``: the smallest relative error of the prediction that would flip the claim
+        ("±2.1 %"); ``interval``: the half-width of the measured value's interval ("±0.063");
+        ``bound``: the claim would flip if the measured value crossed this ("< 3.2e-05");
+        ``exact``: an exact (integer / identity) comparison; None: not stated.
+        """
+        r, kind = self.resolution, self.resolution_kind
+        if kind is None:
+            return "—"
+        if kind == "exact":
+            return "exact"
+        if r is None:
+            return "—"
+        if kind == "relative":
+            if math.isinf(r):
+                return "> 100 %"
+            return f"±{_fmt(100 * r, 2)} %"
+        if kind == "interval":
+            return f"±{_fmt(r, 2)}"
+        return _fmt(r, 2)
 
     @property
     def measured_text(self) -> str:
@@ -132,6 +189,7 @@ class Claim:
         writer replaces non-finite floats by null and records them)."""
         out = dataclasses.asdict(self)
         out["measured_text"] = self.measured_text
+        out["resolution_text"] = self.resolution_text
         return out
 
 
@@ -178,7 +236,7 @@ class ClaimSet:
         raise KeyError(name)
 
     def __repr__(self) -> str:
-        counts = {s: sum(c.status == s for c in self._claims) for s in STATUSES}
+        counts = self.counts()
         return (f"ClaimSet({self.notebook!r}, profile={self.profile!r}, pass={counts[PASS]}, "
                 f"fail={counts[FAIL]}, not_assessed={counts[NOT_ASSESSED]})")
 
@@ -187,17 +245,29 @@ class ClaimSet:
 
     # ------------------------------------------------------------------ adding claims
     def _add(self, name: str, paper: str, expected: str, measured: float | None, tolerance: str,
-             status: str, reason: str | None, digits: int) -> Claim:
+             status: str, reason: str | None, digits: int, *, resolution: float | None = None,
+             resolution_kind: str | None = None, alpha: float | None = None) -> Claim:
         for label, text in (("name", name), ("paper", paper)):
             if not isinstance(text, str) or not text.strip():
                 raise ValueError(f"{label} must be a non-empty string, got {text!r}")
         if any(c.name == name for c in self._claims):
             raise ValueError(f"a claim named {name!r} already exists in {self.notebook!r}")
+        if resolution_kind not in RESOLUTION_KINDS:
+            raise ValueError(f"resolution_kind must be one of {list(RESOLUTION_KINDS)}, got {resolution_kind!r}")
+        if resolution is not None:
+            resolution = float(resolution)
+            if math.isnan(resolution) or resolution < 0 and resolution_kind != "bound":
+                raise ValueError(f"resolution must be >= 0 (or inf), got {resolution!r}")
+        if alpha is not None:
+            alpha = _real("alpha", alpha)
+            if not 0.0 <= alpha < 1.0:
+                raise ValueError(f"alpha must be in [0, 1), got {alpha!r}")
         if not self.assess and status != NOT_ASSESSED:
             reason = f"not assessed at the {self.profile} profile (would be {status})"
             status = NOT_ASSESSED
         claim = Claim(name=name, paper=paper, expected=expected, measured=measured,
-                      tolerance=tolerance, status=status, reason=reason, digits=_digits(digits))
+                      tolerance=tolerance, status=status, reason=reason, digits=_digits(digits),
+                      resolution=resolution, resolution_kind=resolution_kind, alpha=alpha)
         self._claims.append(claim)
         return claim
 
@@ -208,8 +278,15 @@ class ClaimSet:
         return None
 
     def within(self, name: str, paper: str, measured: Any, expected: float, tol: float,
-               digits: int = 3) -> Claim:
-        """PASS iff ``|measured − expected| ≤ tol`` (and measured is finite)."""
+               digits: int = 3, *, interval: tuple[float, float] | None = None,
+               alpha: float | None = None) -> Claim:
+        """PASS iff ``|measured − expected| ≤ tol`` (and measured is finite).
+
+        Resolution: with ``interval`` (the measured value's confidence interval, e.g. a fitted
+        slope's) its half-width; otherwise, for ``expected ≠ 0``, the smallest relative error
+        of ``expected`` that flips the claim (``|measured − (1±δ)·expected| > tol``).
+        ``alpha``: the claim's false-failure probability under the prediction, if statistical.
+        """
         digits = _digits(digits)
         exp = _real("expected", expected)
         tol_f = _real("tol", tol)
@@ -220,19 +297,71 @@ class ClaimSet:
             raise ValueError("measured must be a number for within(); use not_assessed() instead")
         reason = self._nonfinite_reason(m)
         ok = reason is None and abs(m - exp) <= tol_f
+        if interval is not None:
+            lo, hi = (_real("interval", v) for v in interval)
+            if hi < lo:
+                raise ValueError(f"interval must be (low, high) with low <= high, got {interval!r}")
+            res, kind = (hi - lo) / 2, "interval"
+        elif exp != 0.0:
+            res = relative_resolution(lambda s: reason is None and abs(m - s * exp) <= tol_f)
+            kind = "relative"
+        else:
+            res, kind = tol_f, "bound"
         return self._add(name, paper, f"{_const(exp)} ± {_const(tol_f)}", m,
                          f"|measured − expected| ≤ {_const(tol_f)}", PASS if ok else FAIL,
-                         reason, digits)
+                         reason, digits, resolution=res, resolution_kind=kind, alpha=alpha)
 
-    def less_than(self, name: str, paper: str, measured: Any, bound: float, digits: int = 3) -> Claim:
-        """PASS iff ``measured < bound`` (strict; measured finite)."""
-        return self._bound(name, paper, measured, bound, digits, below=True)
+    def slope(self, name: str, paper: str, fit: Any, expected: float, *, tol: float = 0.0,
+              alpha: float, digits: int = 2) -> Claim:
+        """A fitted exponent (``ntkutils.stats.SlopeFit``-like: ``slope``, ``ci_low``, ``ci_high``).
 
-    def greater_than(self, name: str, paper: str, measured: Any, bound: float, digits: int = 3) -> Claim:
-        """PASS iff ``measured > bound`` (strict; measured finite)."""
-        return self._bound(name, paper, measured, bound, digits, below=False)
+        PASS iff ``expected`` lies in the fit's interval widened by ``tol`` on both sides
+        (``tol``: a stated systematic allowance, e.g. a bounded finite-size tilt; 0 means the
+        interval alone decides). Resolution: the interval's half-width. ``alpha``: the
+        interval's miscoverage (e.g. 0.05 for a 95 % interval, or its Bonferroni share).
+        """
+        slope_value = _measured(getattr(fit, "slope", None))
+        lo, hi = (_measured(getattr(fit, k, None)) for k in ("ci_low", "ci_high"))
+        if slope_value is None or lo is None or hi is None:
+            raise ValueError(f"fit must have slope, ci_low and ci_high, got {fit!r}")
+        exp = _real("expected", expected)
+        tol_f = _real("tol", tol)
+        if tol_f < 0:
+            raise ValueError(f"tol must be >= 0, got {tol!r}")
+        reason = self._nonfinite_reason(slope_value)
+        if reason is None and not (math.isfinite(lo) and math.isfinite(hi)):
+            reason = "the slope has no finite interval (too few points or repeats)"
+        ok = reason is None and lo - tol_f <= exp <= hi + tol_f
+        expected_text = f"{_const(exp)} in CI" + (f" ± {_const(tol_f)}" if tol_f else "")
+        res = (hi - lo) / 2 if math.isfinite(hi - lo) else None
+        return self._add(name, paper, expected_text, slope_value,
+                         f"CI [{_fmt(lo, 3)}, {_fmt(hi, 3)}] (± {_const(tol_f)}) holds {_const(exp)}",
+                         PASS if ok else FAIL, reason, digits, resolution=res,
+                         resolution_kind="interval", alpha=alpha)
 
-    def _bound(self, name: str, paper: str, measured: Any, bound: float, digits: int, *, below: bool) -> Claim:
+    def less_than(self, name: str, paper: str, measured: Any, bound: float, digits: int = 3, *,
+                  prediction: Callable[[float], Any] | None = None, alpha: float | None = None,
+                  resolution: float | None = None, resolution_kind: str | None = None) -> Claim:
+        """PASS iff ``measured < bound`` (strict; measured finite).
+
+        ``prediction``: the measured statistic recomputed with the claim's prediction scaled
+        by a factor (``prediction(1.0)`` is ``measured``); the resolution is then the smallest
+        relative error of the prediction that flips the claim (``relative_resolution``).
+        Otherwise ``resolution``/``resolution_kind`` may be stated directly.
+        """
+        return self._bound(name, paper, measured, bound, digits, below=True, prediction=prediction,
+                           alpha=alpha, resolution=resolution, resolution_kind=resolution_kind)
+
+    def greater_than(self, name: str, paper: str, measured: Any, bound: float, digits: int = 3, *,
+                     prediction: Callable[[float], Any] | None = None, alpha: float | None = None,
+                     resolution: float | None = None, resolution_kind: str | None = None) -> Claim:
+        """PASS iff ``measured > bound`` (strict; measured finite). See ``less_than``."""
+        return self._bound(name, paper, measured, bound, digits, below=False, prediction=prediction,
+                           alpha=alpha, resolution=resolution, resolution_kind=resolution_kind)
+
+    def _bound(self, name: str, paper: str, measured: Any, bound: float, digits: int, *, below: bool,
+               prediction: Callable[[float], Any] | None, alpha: float | None,
+               resolution: float | None, resolution_kind: str | None) -> Claim:
         digits = _digits(digits)
         b = _real("bound", bound)
         m = _measured(measured)
@@ -240,17 +369,34 @@ class ClaimSet:
             method = "less_than" if below else "greater_than"
             raise ValueError(f"measured must be a number for {method}(); use not_assessed() instead")
         reason = self._nonfinite_reason(m)
-        ok = reason is None and (m < b if below else m > b)
+
+        def holds(value: Any) -> bool:
+            v = _measured(value)
+            return v is not None and math.isfinite(v) and (v < b if below else v > b)
+
+        ok = reason is None and holds(m)
+        if prediction is not None:
+            if resolution is not None:
+                raise ValueError("give either prediction or resolution, not both")
+            resolution = relative_resolution(lambda s: ok and holds(prediction(s)))
+            resolution_kind = "relative"
+        elif resolution is not None and resolution_kind is None:
+            raise ValueError("resolution needs a resolution_kind")
         return self._add(name, paper, f"{'<' if below else '>'} {_const(b)}", m,
                          "strict upper bound" if below else "strict lower bound",
-                         PASS if ok else FAIL, reason, digits)
+                         PASS if ok else FAIL, reason, digits, resolution=resolution,
+                         resolution_kind=resolution_kind, alpha=alpha)
 
     def check(self, name: str, paper: str, passed: bool, measured: Any, expected_text: str,
-              digits: int = 3, tolerance: str = "") -> Claim:
+              digits: int = 3, tolerance: str = "", *,
+              prediction: Callable[[float], bool] | None = None, alpha: float | None = None,
+              resolution: float | None = None, resolution_kind: str | None = None) -> Claim:
         """Generic claim whose pass/fail the caller decided (``passed``: a bool).
 
         ``measured`` may be None (e.g. a yes/no property); a non-finite measured value FAILs
-        even when ``passed`` is True.
+        even when ``passed`` is True. ``prediction``: the pass/fail decision re-evaluated with
+        the prediction scaled by a factor (``prediction(1.0) == passed``), which gives the
+        relative resolution; or state ``resolution``/``resolution_kind`` (e.g. ``"exact"``).
         """
         if not isinstance(passed, (bool, np.bool_)):
             raise ValueError(f"passed must be a bool, got {passed!r}")
@@ -260,7 +406,15 @@ class ClaimSet:
         m = _measured(measured)
         reason = self._nonfinite_reason(m)
         ok = reason is None and bool(passed)
-        return self._add(name, paper, expected_text, m, tolerance, PASS if ok else FAIL, reason, digits)
+        if prediction is not None:
+            if resolution is not None:
+                raise ValueError("give either prediction or resolution, not both")
+            resolution = relative_resolution(lambda s: ok and bool(prediction(s)))
+            resolution_kind = "relative"
+        elif resolution is not None and resolution_kind is None:
+            raise ValueError("resolution needs a resolution_kind")
+        return self._add(name, paper, expected_text, m, tolerance, PASS if ok else FAIL, reason, digits,
+                         resolution=resolution, resolution_kind=resolution_kind, alpha=alpha)
 
     def not_assessed(self, name: str, paper: str, reason: str, *, measured: Any = None,
                      expected: str = "", digits: int = 3) -> Claim:
@@ -279,14 +433,25 @@ class ClaimSet:
     def failed(self) -> tuple[Claim, ...]:
         return tuple(c for c in self._claims if c.status == FAIL)
 
+    @property
+    def family_alpha(self) -> float:
+        """Bound on the probability that at least one claim FAILs although every prediction
+        holds: the sum of the claims' stated ``alpha`` (Bonferroni)."""
+        return float(sum(c.alpha for c in self._claims if c.alpha is not None))
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(c.status == s for c in self._claims) for s in STATUSES}
+
     def table(self) -> str:
-        """Fixed-width plain-text table: claim | paper | expected | measured | status [| note].
+        """Fixed-width plain-text table: claim | paper | expected | measured | resolution | α |
+        status [| note], then a totals line with the family-wise α.
 
         Numbers are rounded to each claim's ``digits`` significant digits; the ``note`` column
         (NOT ASSESSED reasons, non-finite values) appears only when some claim has one.
         """
-        header = ["claim", "paper", "expected", "measured", "status"]
-        rows = [[c.name, c.paper, c.expected, c.measured_text, c.status] for c in self._claims]
+        header = ["claim", "paper", "expected", "measured", "resolution", "α", "status"]
+        rows = [[c.name, c.paper, c.expected, c.measured_text, c.resolution_text,
+                 "—" if c.alpha is None else _fmt(c.alpha, 2), c.status] for c in self._claims]
         if any(c.reason for c in self._claims):
             header.append("note")
             for row, c in zip(rows, self._claims):
@@ -298,10 +463,10 @@ class ClaimSet:
 
         out = [line(header), line(["-" * w for w in widths])]
         out += [line(r) for r in rows]
-        n_fail = sum(c.status == FAIL for c in self._claims)
-        n_na = sum(c.status == NOT_ASSESSED for c in self._claims)
-        out.append(f"{self.notebook} [{self.profile}]: {len(self._claims) - n_fail - n_na} passed, "
-                   f"{n_fail} failed, {n_na} not assessed")
+        n = self.counts()
+        out.append(f"{self.notebook} [{self.profile}]: {n[PASS]} passed, {n[FAIL]} failed, "
+                   f"{n[NOT_ASSESSED]} not assessed; family-wise false-failure probability "
+                   f"≤ {_fmt(100 * self.family_alpha, 2)} %")
         return "\n".join(out)
 
     # ------------------------------------------------------------------ results file
@@ -325,7 +490,8 @@ class ClaimSet:
             "device": str(device),
             "wall_time_s": round(wall, 3),
             "all_passed": self.all_passed,
-            "counts": {s: sum(c.status == s for c in self._claims) for s in STATUSES},
+            "counts": self.counts(),
+            "family_alpha": self.family_alpha,
             "claims": [c.to_dict() for c in self._claims],
             "metrics": dict(metrics),
             "parameters": dict(parameters),
@@ -351,6 +517,21 @@ class ClaimSet:
         safe["nonfinite"] = nonfinite
         text = json.dumps(safe, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
         return atomic_write_bytes(results_dir() / f"{self.notebook}.json", (text + "\n").encode("utf-8"))
+
+
+def verdict_line(counts: Mapping[str, Mapping[str, int]]) -> str:
+    """One line over several notebooks: ``counts`` maps a notebook stem to its status counts.
+
+    E.g. "Verdict: 38 claims PASS, 1 FAIL (04), 3 NOT ASSESSED (04, 06)".
+    """
+    total = {s: sum(int(c.get(s, 0)) for c in counts.values()) for s in STATUSES}
+
+    def where(status: str) -> str:
+        names = [stem.split("_", 1)[0] for stem, c in counts.items() if c.get(status, 0)]
+        return f" ({', '.join(names)})" if names else ""
+
+    return (f"Verdict: {total[PASS]} claims PASS, {total[FAIL]} FAIL{where(FAIL)}, "
+            f"{total[NOT_ASSESSED]} NOT ASSESSED{where(NOT_ASSESSED)}")
 
 
 def _versions() -> dict[str, str | None]:

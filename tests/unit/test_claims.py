@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+from types import SimpleNamespace
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,14 +135,15 @@ def test_bad_profile() -> None:
 def test_table_rounds_and_is_stable() -> None:
     table = _example().table()
     lines = table.splitlines()
-    assert lines[0].split() == ["claim", "paper", "expected", "measured", "status", "note"]
+    assert lines[0].split() == ["claim", "paper", "expected", "measured", "resolution", "α", "status", "note"]
     assert set(lines[1].replace(" ", "")) == {"-"}
     assert "-0.49" in table and "-0.48731" not in table  # digits=2 significant
     assert "-0.5 ± 0.15" in table  # stated constants are not cut to `digits`
     assert "0.000143" in table and "0.000143219" not in table  # default 3 significant digits
     assert "< 0.0078" in table and "> 0" in table
     assert "NOT ASSESSED" in table and "smoke-sized widths" in table
-    assert lines[-1] == "02_ntk_convergence [default]: 3 passed, 0 failed, 1 not assessed"
+    assert lines[-1] == ("02_ntk_convergence [default]: 3 passed, 0 failed, 1 not assessed; "
+                         "family-wise false-failure probability ≤ 0 %")
     # fixed width: every data column starts at the same offset in every row
     start = lines[0].index("expected")
     assert all(line[start - 2 : start] == "  " for line in lines[1:-1])
@@ -311,3 +314,76 @@ def test_smoke_profile_records_claims_as_not_assessed():
     assert cs.all_passed
     forced = ClaimSet("y", "smoke", assess=True)
     assert forced.within("slope", "p", measured=-0.9, expected=-0.5, tol=0.1).status == "FAIL"
+
+
+# --------------------------------------------------------------------------- resolution
+def test_relative_resolution_matches_the_closed_form_of_within() -> None:
+    # |m − (1±δ)e| ≤ tol flips at δ = (tol − |m − e|)/|e| (on the side that moves away from m)
+    cs = ClaimSet("x", "default")
+    c = cs.within("w", "p", measured=-0.48, expected=-0.5, tol=0.15)
+    assert c.resolution_kind == "relative"
+    assert c.resolution == pytest.approx((0.15 - 0.02) / 0.5, rel=0.011)
+    assert c.resolution >= (0.15 - 0.02) / 0.5  # errs on the large side, never claims more power
+    assert c.resolution_text == "±26 %"
+
+
+def test_relative_resolution_of_a_z_statistic_by_bisection() -> None:
+    # z(s) = |m − s·e| / se: flips at |δ| = (z* · se − |m − e|) / e on the worse side
+    m, e, se, zstar = 10.2, 10.0, 0.1, 3.0
+    z = lambda s: abs(m - s * e) / se
+    cs = ClaimSet("x", "default")
+    c = cs.less_than("z", "p", z(1.0), zstar, prediction=z, alpha=0.01)
+    exact = (zstar * se - abs(m - e)) / e
+    assert exact <= c.resolution <= exact * 1.011
+    assert c.alpha == 0.01 and cs.family_alpha == pytest.approx(0.01)
+
+
+def test_resolution_is_zero_for_a_failing_claim_and_inf_when_nothing_flips() -> None:
+    assert claims_mod.relative_resolution(lambda s: False) == 0.0
+    assert claims_mod.relative_resolution(lambda s: True) == math.inf
+    cs = ClaimSet("x", "default")
+    assert cs.within("w", "p", 2.0, 1.0, 0.1).resolution == 0.0
+    assert cs.less_than("l", "p", 1.0, 2.0, prediction=lambda s: 1.0).resolution_text == "> 100 %"
+
+
+def test_slope_claim_uses_its_interval() -> None:
+    fit = SimpleNamespace(slope=0.92, ci_low=0.87, ci_high=0.98)
+    cs = ClaimSet("x", "default")
+    c = cs.slope("sp", "p", fit, 1.0, alpha=0.05)
+    assert c.status == FAIL  # the interval excludes 1: a ±0.1 tolerance would have hidden it
+    assert c.resolution == pytest.approx(0.055) and c.resolution_kind == "interval"
+    assert cs.slope("sp2", "p", fit, 1.0, tol=0.03, alpha=0.05).status == PASS
+    assert cs.slope("sp3", "p", fit, 0.9, alpha=0.05).status == PASS
+    assert cs.slope("sp4", "p", SimpleNamespace(slope=1.0, ci_low=float("nan"), ci_high=float("nan")),
+                    1.0, alpha=0.05).status == FAIL
+    assert cs.family_alpha == pytest.approx(0.2)
+    assert "≤ 20 %" in cs.table().splitlines()[-1]
+
+
+def test_check_with_a_prediction_and_stated_resolutions() -> None:
+    cs = ClaimSet("x", "default")
+    c = cs.check("ratio", "p", True, 1.01, "1 ± 3 %", prediction=lambda s: abs(1.01 / s - 1) <= 0.03)
+    assert 0.019 < c.resolution < 0.0205
+    assert cs.check("rank", "p", True, 5, "5", resolution_kind="exact").resolution_text == "exact"
+    with pytest.raises(ValueError, match="resolution_kind"):
+        cs.check("bad", "p", True, 5, "5", resolution=0.1)
+    with pytest.raises(ValueError, match="alpha"):
+        cs.less_than("bad2", "p", 1.0, 2.0, alpha=1.5)
+
+
+def test_resolution_and_alpha_are_written_to_json(out_dirs: Path) -> None:
+    cs = ClaimSet("01_x", "default")
+    cs.less_than("z", "p", 1.0, 3.0, prediction=lambda s: abs(1.0 - 20 * (s - 1)), alpha=0.02)
+    body = load_results(cs.write({}, {}, wall_time_s=1.0, seed=0, device="cpu"))
+    claim = body["claims"][0]
+    assert claim["resolution_kind"] == "relative" and claim["resolution"] == pytest.approx(0.1, rel=0.02)
+    assert claim["resolution_text"] == "±10 %" and claim["alpha"] == 0.02
+    assert body["family_alpha"] == pytest.approx(0.02)
+
+
+def test_verdict_line_names_the_notebooks() -> None:
+    line = claims_mod.verdict_line({
+        "01_a": {PASS: 3, FAIL: 0, NOT_ASSESSED: 0},
+        "04_b": {PASS: 2, FAIL: 1, NOT_ASSESSED: 2},
+        "06_c": {PASS: 1, FAIL: 0, NOT_ASSESSED: 1}})
+    assert line == "Verdict: 6 claims PASS, 1 FAIL (04), 3 NOT ASSESSED (04, 06)"
