@@ -197,3 +197,70 @@ def load_cifar10(path=None, n: int | None = None, *, split: str = "train", class
             "and pass that folder as path= (or set NTK_REPRO_DATA).")
     x, y = _subset(x.astype(np.float64) / 255.0, y.astype(np.int64), n, classes, seed)
     return _finish(x, y, f"cifar10-{split}", sphere, center)
+
+
+# --------------------------------------------------------------------------- published reference values
+@dataclass(frozen=True)
+class MMDReference:
+    """Matthews et al.'s released MMD² between networks and their GP, equal-width networks.
+
+    ``mean[H][j]`` and ``sd[H][j]``: mean over ``n_repeats`` repeats and the standard deviation
+    of one repeat (ddof = 1) for H hidden units per layer and ``hidden_layers[j]`` hidden
+    layers (our depth L = hidden layers + 1). ``source`` and ``setting`` say where they come from.
+    """
+
+    hidden_layers: tuple[int, ...]
+    mean: dict[int, tuple[float, ...]]
+    sd: dict[int, tuple[float, ...]]
+    n_repeats: int
+    source: str
+    setting: str
+
+
+# Computed from the public results file (100 repeats), rounded to 4 significant digits:
+# H: ((mean for 1, 2, 3 hidden layers), (single-repeat sd for 1, 2, 3 hidden layers)).
+_MATTHEWS_MMD_IDENTITY = {
+    1: ((0.02592, 0.09372, 0.1268), (0.001677, 0.003402, 0.00443)),
+    2: ((0.008755, 0.04341, 0.07465), (0.0006276, 0.002255, 0.002605)),
+    3: ((0.004105, 0.02341, 0.04678), (0.0004073, 0.001255, 0.002295)),
+    4: ((0.002353, 0.01416, 0.03075), (0.0002529, 0.0009516, 0.001539)),
+    5: ((0.001478, 0.009217, 0.02175), (0.0001636, 0.0006796, 0.001291)),
+    6: ((0.001021, 0.006537, 0.01613), (0.0001275, 0.0004596, 0.001101)),
+    7: ((0.0007302, 0.00484, 0.01211), (0.0001196, 0.000437, 0.0008563)),
+    8: ((0.0005528, 0.003678, 0.009577), (0.0001017, 0.0003987, 0.000766)),
+    9: ((0.000448, 0.002906, 0.007711), (8.02e-05, 0.0003142, 0.000683)),
+    10: ((0.0003445, 0.002333, 0.006519), (6.884e-05, 0.00027, 0.0005422)),
+    15: ((0.0001445, 0.001035, 0.002961), (3.851e-05, 0.0001492, 0.0003532)),
+    20: ((8.773e-05, 0.0005762, 0.001706), (3.371e-05, 0.0001081, 0.0002496)),
+    30: ((3.453e-05, 0.0002465, 0.0007724), (2.311e-05, 6.473e-05, 0.0001608)),
+    40: ((1.848e-05, 0.0001407, 0.000432), (1.974e-05, 4.869e-05, 9.944e-05)),
+    50: ((1.248e-05, 9.612e-05, 0.0002803), (1.86e-05, 3.832e-05, 8.451e-05)),
+    75: ((5.147e-06, 4.12e-05, 0.000122), (1.506e-05, 2.854e-05, 5.697e-05)),
+    100: ((3.07e-06, 3.027e-05, 6.066e-05), (1.307e-05, 2.598e-05, 4.203e-05)),
+    250: ((1.416e-06, 1.43e-06, 1.118e-05), (1.41e-05, 2.067e-05, 3.978e-05)),
+    500: ((-7.083e-07, -9.593e-07, 4.863e-06), (1.389e-05, 1.973e-05, 3.674e-05)),
+}
+
+
+def matthews_mmd_reference() -> MMDReference:
+    """The MMD² table of Matthews et al. (2018, ICLR; arXiv:1804.11271), equal-width scheme.
+
+    Source: widedeepnetworks/widedeepnetworks, commit caa535e ("Changes for latest paper
+    version"), ``experiments/results/mmd_identity.pickle`` (Apache-2.0), made by
+    ``experiments/mmd_experiment.py`` at that commit: the 10 inputs
+    ``RandomState(3).randn(10, 4)``; every hidden layer of width H; weights N(0, 0.8/fan_in),
+    biases N(0, 0.2), activation √2·relu; the GP is the networks' own limit kernel; 2000
+    network draws against 2000 GP draws with 10⁻³ jitter on both; RBF kernel of lengthscale
+    0.5 on the 10-vectors; unbiased MMD². (The older ``mmd.pickle`` of the same repository was
+    made with widths H, 2H, 3H and a GP whose first layer had weight variance 1/d, not 0.8/d.)
+    """
+    return MMDReference(
+        hidden_layers=(1, 2, 3),
+        mean={h: v[0] for h, v in _MATTHEWS_MMD_IDENTITY.items()},
+        sd={h: v[1] for h, v in _MATTHEWS_MMD_IDENTITY.items()},
+        n_repeats=100,
+        source="widedeepnetworks/widedeepnetworks@caa535e experiments/results/mmd_identity.pickle",
+        setting="10 inputs RandomState(3).randn(10, 4); equal widths H; W ~ N(0, 0.8/fan_in), "
+                "b ~ N(0, 0.2), sqrt(2)*relu; 2000 vs 2000 draws, 1e-3 jitter; RBF lengthscale 0.5; "
+                "unbiased MMD^2; 100 repeats",
+    )

@@ -376,6 +376,46 @@ def one_hidden_layer_excess_kurtosis(x, *, width: int, activation: str = "relu",
     return 3 * sigma_w ** 4 * (m4 - m2 ** 2) / (width * variance ** 2)
 
 
+def relu_output_moments(x, *, width: int, depth: int, sigma_w: float = 1.0,
+                        sigma_b: float | None = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact E[f(x)²] and E[f(x)⁴] of a finite-width relu network at initialisation.
+
+    ``MLP(n0, width, depth, "relu", sigma_w, sigma_b)``: L = ``depth`` weight layers, L − 1
+    hidden layers of width n. Given the layer below, each pre-activation of layer l + 1 is
+    exactly Gaussian, N(0, q_{l+1}) with the random variance
+
+        q_{l+1} = σ_w²/n · Σ_j relu(h_j)² + σ_b²,   h_j i.i.d. N(0, q_l),
+
+    and E[relu(h)²] = q/2, E[relu(h)⁴] = 3q²/2 give the closed linear recursion
+
+        E q_{l+1}  = σ_w²/2 · E q_l + σ_b²,
+        E q_{l+1}² = σ_w⁴/4 · (1 + 5/n) · E q_l² + σ_w² σ_b² · E q_l + σ_b⁴,
+
+    from the deterministic q_1 = σ_w²‖x‖²/n0 + σ_b² (= Σ¹(x, x)). The output f = h_L is
+    N(0, q_L) given the last hidden layer, so E f² = E q_L (= Σ^L(x, x): the NNGP diagonal
+    is exact at every width for relu) and E f⁴ = 3 E q_L². Without bias and σ_w² = 2 (He)
+    E f⁴ / (3 (E f²)²) = (1 + 5/n)^(L−1) exactly. Returns two (N,) float64 tensors.
+    """
+    width = check.positive_int("width", width)
+    depth = check.positive_int("depth", depth)
+    sw2 = check.finite_float("sigma_w", sigma_w, strictly_positive=True) ** 2
+    sb2 = 0.0 if sigma_b is None else check.finite_float("sigma_b", sigma_b, minimum=0.0) ** 2
+    x = check.as_inputs("x", x, dtype=torch.float64)
+    m1 = sw2 * (x * x).sum(1) / x.shape[1] + sb2
+    m2 = m1 ** 2
+    for _ in range(depth - 1):
+        m1, m2 = sw2 / 2 * m1 + sb2, sw2 ** 2 / 4 * (1 + 5 / width) * m2 + sw2 * sb2 * m1 + sb2 ** 2
+    return m1, 3 * m2
+
+
+def relu_excess_kurtosis(x, *, width: int, depth: int, sigma_w: float = 1.0,
+                         sigma_b: float | None = 0.1) -> torch.Tensor:
+    """Exact excess kurtosis E f⁴/(E f²)² − 3 of a finite-width relu network's output f(x)
+    (``relu_output_moments``); (N,) float64. Zero for ``depth`` = 1 (a linear model)."""
+    m2, m4 = relu_output_moments(x, width=width, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b)
+    return m4 / m2 ** 2 - 3
+
+
 def analytic_kernel_fn(**architecture):
     """``kernel_fn(x1, x2=None) -> (nngp, ntk)`` of ``analytic_kernels`` with fixed ``architecture``
     (depth, activation, sigma_w, sigma_b, ...), for ``dynamics.kernel_blocks``."""

@@ -78,3 +78,18 @@ def test_missing_datasets_say_how_to_provide_them(tmp_path, monkeypatch):
         data.load_mnist(tmp_path)
     with pytest.raises(FileNotFoundError, match="cifar-10-batches-py"):
         data.load_cifar10(tmp_path)
+
+
+def test_matthews_reference_agrees_with_the_product_owners_copy() -> None:
+    # ../shared/reference/matthews_mmd_identity.json was extracted independently from the same file
+    import json
+    from pathlib import Path
+    ref = nu.data.matthews_mmd_reference()
+    shared = Path(__file__).resolve().parents[3] / "shared" / "reference" / "matthews_mmd_identity.json"
+    if not shared.exists():
+        pytest.skip("no ../shared/reference beside this checkout")
+    other = json.loads(shared.read_text())
+    for i, h in enumerate(other["hidden_units"]):
+        for j in range(3):
+            assert ref.mean[h][j] == pytest.approx(other["mean_mmd2"][i][j], rel=2e-3, abs=2e-8)
+            assert ref.sd[h][j] == pytest.approx(other["sd_single_repeat"][i][j], rel=5e-3)
