@@ -111,9 +111,13 @@ def _echo_when_quiet():
 
 def _cmd_report(args: argparse.Namespace) -> int:
     readme = args.readme if args.readme is not None else repo_root() / "README.md"
-    table = runner.readme_table(args.results_dir, runner.discover(), figures_dir=args.figures_dir,
+    infos = runner.discover()
+    table = runner.readme_table(args.results_dir, infos, figures_dir=args.figures_dir,
                                 link_base=readme.resolve().parent)
-    changed = runner.update_readme(readme, table)
+    verdict = runner.readme_verdict(args.results_dir, infos)
+    has_verdict = runner.VERDICT_START in readme.read_text(encoding="utf-8")
+    changed = runner.update_readme(readme, table, verdict if has_verdict else None)
+    print(verdict)
     print(f"{readme}: results table {'updated' if changed else 'unchanged'}")
     return 0
 

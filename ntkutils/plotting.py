@@ -197,3 +197,26 @@ def qq_plot(ax: Axes, samples: dict[str, Any], *, n_points: int = 200) -> None:
     ax.plot([-lim, lim], [-lim, lim], "k-", lw=0.8)
     ax.set(xlabel="N(0, 1) quantile", ylabel="sample quantile")
     ax.legend(fontsize=7)
+
+
+def positive_errorbar(ax: Axes, x: Any, y: Any, err: Any, label: str | None = None, *,
+                      marker: str = "o", color: Any = None) -> Any:
+    """``y ± err`` against ``x`` for a log y-axis, without drawing what a log axis cannot show.
+
+    Points with ``y > 0`` are drawn as data with error bars (the lower bar clipped at the
+    axis); points with ``y ≤ 0`` (e.g. an unbiased estimator that fell below zero) are not
+    drawn as data: an open downward triangle marks their ``x`` at the bottom edge of the
+    axes. ``x``, ``y``, ``err``: 1-D of one length. Returns the Line2D of the data points.
+    """
+    x_a, y_a, e_a = (np.asarray(v, dtype=np.float64) for v in (x, y, err))
+    if not (x_a.ndim == y_a.ndim == e_a.ndim == 1 and x_a.shape == y_a.shape == e_a.shape):
+        raise ValueError(f"x, y, err must be 1-D of equal length, got shapes {x_a.shape}, {y_a.shape}, {e_a.shape}")
+    pos = y_a > 0
+    lower = np.minimum(e_a[pos], 0.999 * y_a[pos])
+    bars = ax.errorbar(x_a[pos], y_a[pos], yerr=[lower, e_a[pos]], fmt=marker + "-", ms=4, color=color,
+                       label=label, lw=1.0)
+    line = bars[0]
+    if (~pos).any():
+        ax.plot(x_a[~pos], np.full((~pos).sum(), 0.02), "v", mfc="none", color=line.get_color(),
+                transform=ax.get_xaxis_transform(), clip_on=False)
+    return line

@@ -36,7 +36,7 @@ import nbformat
 
 from ._progress import progress_enabled
 from .activations import ACTIVATIONS
-from .claims import FAIL, NOT_ASSESSED, PASS, PROFILES
+from .claims import FAIL, NOT_ASSESSED, PASS, PROFILES, verdict_line
 from . import paths as _paths
 from .paths import FIGURES_ENV, RESULTS_ENV, atomic_write_bytes, repo_root
 
@@ -45,13 +45,15 @@ __all__ = [
     "ParameterSpec", "NotebookInfo", "ValueRule", "RunError", "RunResult",
     "discover", "default_notebooks_dir", "parse_parameters_cell", "resolve_names",
     "parse_parameter_overrides", "check_parameter_value", "plan_overrides",
-    "run_notebooks", "summary_table", "exit_code", "readme_table", "update_readme",
+    "run_notebooks", "summary_table", "exit_code", "readme_table", "readme_verdict", "update_readme",
 ]
 
 NOTEBOOKS_ENV = "NTK_REPRO_NOTEBOOKS_DIR"
 QUIET_ENV = "NTK_REPRO_QUIET"
 README_START = "<!-- results-table:start -->"
 README_END = "<!-- results-table:end -->"
+VERDICT_START = "<!-- verdict:start -->"
+VERDICT_END = "<!-- verdict:end -->"
 KERNEL_NAME = "python3"
 DEVICES = ("cpu", "cuda")
 PARAMETERIZATIONS = ("ntk", "standard")
@@ -690,8 +692,9 @@ def _claims_text(r: RunResult) -> str:
 
 
 def summary_table(results: Sequence[RunResult]) -> str:
-    """Plain-text table: notebook | status | claims passed/total | time s, a totals line, then
-    one line per error and per failed claim."""
+    """The verdict line (claims PASS / FAIL / NOT ASSESSED and where), then a plain-text table:
+    notebook | status | claims passed/total | time s, a totals line, then one line per error
+    and per failed claim."""
     header = ["notebook", "status", "claims passed/total", "time s"]
     rows = [[r.stem, r.status, _claims_text(r), f"{r.elapsed_s:.1f}"] for r in results]
     widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(header)]
@@ -700,7 +703,9 @@ def summary_table(results: Sequence[RunResult]) -> str:
         parts = [c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))]
         return "  ".join(parts).rstrip()
 
-    out = [line(header), line(["-" * w for w in widths])] + [line(row) for row in rows]
+    out = [verdict_line({r.stem: {PASS: r.passed, FAIL: r.failed, NOT_ASSESSED: r.not_assessed}
+                         for r in results}), ""]
+    out += [line(header), line(["-" * w for w in widths])] + [line(row) for row in rows]
     n_bad = sum(not r.ok for r in results)
     out.append(f"{len(results)} notebook(s): {len(results) - n_bad} ran, {n_bad} failed; claims: "
                f"{sum(r.passed for r in results)} passed, {sum(r.failed for r in results)} failed, "
@@ -736,8 +741,8 @@ def readme_table(results_dir: str | os.PathLike[str] | None, infos: Sequence[Not
     res_dir = Path(results_dir) if results_dir is not None else _paths.results_dir()
     fig_dir = Path(figures_dir) if figures_dir is not None else _paths.figures_dir()
     base = Path(link_base) if link_base is not None else repo_root()
-    lines = ["| # | notebook | paper | claim | expected | measured | status | figures |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| # | notebook | paper | claim | expected | measured | resolution | status | figures |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for info in infos:
         lines += _readme_rows(info, res_dir / f"{info.stem}.json", fig_dir, base.resolve())
     for info in infos:  # the figures themselves, notebook by notebook
@@ -752,46 +757,66 @@ def readme_table(results_dir: str | os.PathLike[str] | None, infos: Sequence[Not
 def _readme_rows(info: NotebookInfo, results_path: Path, fig_dir: Path, base: Path) -> list[str]:
     try:
         body = json.loads(results_path.read_text(encoding="utf-8"))
-        claims = [(c["name"], c.get("expected", ""), c.get("measured_text", "—"), c["status"])
-                  for c in body["claims"]]
+        claims = [(c["name"], c.get("expected", ""), c.get("measured_text", "—"),
+                   c.get("resolution_text", "—"), c["status"]) for c in body["claims"]]
         profile = body.get("profile", "default")
     except FileNotFoundError:
-        claims = [(name, "", "—", "not run") for name in info.claims]
+        claims = [(name, "", "—", "—", "not run") for name in info.claims]
         profile = "default"
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        claims, profile = [("results file unreadable", "", "—", f"error: {exc}")], "default"
+        claims, profile = [("results file unreadable", "", "—", "—", f"error: {exc}")], "default"
     notebook = f"[{_md(info.title)}]({_link(info.path.resolve(), base)})"
     if profile != "default":
         notebook += f" (profile: {_md(profile)})"
     figures = ", ".join(f"[{_md(p.stem[len(info.stem) + 1:])}]({_link(p.resolve(), base)})"
                         for p in sorted(fig_dir.glob(f"{info.stem}_*.png")))
-    claims = claims or [("—", "", "—", "no claims")]
+    claims = claims or [("—", "", "—", "—", "no claims")]
     rows = []
-    for k, (name, expected, measured, status) in enumerate(claims):
+    for k, (name, expected, measured, resolution, status) in enumerate(claims):
         first = k == 0
         cells = [f"{info.number:02d}" if first else "", notebook if first else "",
-                 _md(info.paper) if first else "", _md(name), _md(expected), _md(measured),
+                 _md(info.paper) if first else "", _md(name), _md(expected), _md(measured), _md(resolution),
                  f"**{status}**" if status == FAIL else _md(status), figures if first else ""]
         rows.append("| " + " | ".join(cells) + " |")
     return rows
 
 
-def update_readme(readme_path: str | os.PathLike[str], table: str) -> bool:
-    """Replace the text between ``README_START`` and ``README_END`` by ``table`` (atomically).
+def readme_verdict(results_dir: str | os.PathLike[str] | None, infos: Sequence[NotebookInfo]) -> str:
+    """The one-line verdict over the stored results of ``infos`` (``claims.verdict_line``); a
+    notebook without a readable results file counts its claims as NOT ASSESSED."""
+    res_dir = Path(results_dir) if results_dir is not None else _paths.results_dir()
+    counts = {}
+    for info in infos:
+        try:
+            body = json.loads((res_dir / f"{info.stem}.json").read_text(encoding="utf-8"))
+            counts[info.stem] = {s: sum(c["status"] == s for c in body["claims"]) for s in (PASS, FAIL, NOT_ASSESSED)}
+        except (OSError, ValueError, KeyError, TypeError):
+            counts[info.stem] = {PASS: 0, FAIL: 0, NOT_ASSESSED: max(len(info.claims), 1)}
+    return verdict_line(counts) + " (stored `default` runs)"
 
-    Returns True if the file changed. ``ValueError`` if the markers are missing, repeated or
-    out of order.
+
+def _replace_between(text: str, start_marker: str, end_marker: str, body: str, path: Path) -> str:
+    if text.count(start_marker) != 1 or text.count(end_marker) != 1:
+        raise ValueError(f"{path} must contain the markers {start_marker!r} and {end_marker!r} "
+                         f"exactly once each")
+    start = text.index(start_marker) + len(start_marker)
+    end = text.index(end_marker)
+    if end < start:
+        raise ValueError(f"{path}: {end_marker!r} comes before {start_marker!r}")
+    return text[:start] + "\n" + body.strip("\n") + "\n" + text[end:]
+
+
+def update_readme(readme_path: str | os.PathLike[str], table: str, verdict: str | None = None) -> bool:
+    """Replace the text between ``README_START`` and ``README_END`` by ``table`` and, when
+    ``verdict`` is given, the text between ``VERDICT_START`` and ``VERDICT_END`` by it
+    (atomically). Returns True if the file changed. ``ValueError`` if markers are missing,
+    repeated or out of order.
     """
     path = Path(readme_path)
     text = path.read_text(encoding="utf-8")
-    if text.count(README_START) != 1 or text.count(README_END) != 1:
-        raise ValueError(f"{path} must contain the markers {README_START!r} and {README_END!r} "
-                         f"exactly once each")
-    start = text.index(README_START) + len(README_START)
-    end = text.index(README_END)
-    if end < start:
-        raise ValueError(f"{path}: {README_END!r} comes before {README_START!r}")
-    new = text[:start] + "\n" + table.strip("\n") + "\n" + text[end:]
+    new = _replace_between(text, README_START, README_END, table, path)
+    if verdict is not None:
+        new = _replace_between(new, VERDICT_START, VERDICT_END, verdict, path)
     if new == text:
         return False
     atomic_write_bytes(path, new.encode("utf-8"))

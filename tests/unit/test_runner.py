@@ -326,6 +326,8 @@ def test_failures_are_recorded_and_the_next_notebook_still_runs(store_run) -> No
     table = runner.summary_table(results)
     assert "FAILED: ZeroDivisionError" in table and "0/1 (1 FAIL)" in table
     assert "claim FAILED: one is zero" in table and "3 notebook(s): 2 ran, 1 failed" in table
+    verdict = table.splitlines()[0]
+    assert verdict.startswith("Verdict: ") and "1 FAIL (" in verdict
 
 
 def test_store_copies_back_only_successful_default_runs(store_run) -> None:
@@ -358,6 +360,14 @@ def test_readme_table_and_update(nbdir: Path, tmp_path: Path, monkeypatch: pytes
     assert lines[0].startswith("| # | notebook | paper | claim |")
     assert f"[Passing fixture](notebooks/{PASS_STEM}.ipynb)" in lines[2]
     assert "width is what \\| was asked" in lines[2] and "8 ± 0.5" in lines[2] and "PASS" in lines[2]
+    assert "resolution" in lines[0] and "±6.3 %" in lines[2]  # |8 − 8(1 ± δ)| > 0.5 from δ = 1/16 (+ 1 % bisection)
+    verdict = runner.readme_verdict(results, runner.discover())
+    assert verdict.startswith("Verdict: 1 claims PASS, 0 FAIL, ") and "NOT ASSESSED (" in verdict
+    with_verdict = tmp_path / "README_verdict.md"
+    with_verdict.write_text(f"{runner.VERDICT_START}\nold\n{runner.VERDICT_END}\n"
+                            f"{runner.README_START}\n{runner.README_END}\n")
+    assert runner.update_readme(with_verdict, table, verdict) is True
+    assert verdict in with_verdict.read_text() and "old" not in with_verdict.read_text()
     assert f"[panel](figures/{PASS_STEM}_panel.png)" in lines[2]
     assert "not run" in table and "no claims" in table  # 03 has no results; 02 neither, nor claims
 
