@@ -377,35 +377,67 @@ def one_hidden_layer_excess_kurtosis(x, *, width: int, activation: str = "relu",
 
 
 def relu_output_moments(x, *, width: int, depth: int, sigma_w: float = 1.0,
-                        sigma_b: float | None = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
-    """Exact E[f(x)²] and E[f(x)⁴] of a finite-width relu network at initialisation.
+                        sigma_b: float | None = 0.1, max_order: int = 2) -> tuple[torch.Tensor, ...]:
+    """Exact even moments E[f(x)²], E[f(x)⁴], … of a finite-width relu network at initialisation.
 
     ``MLP(n0, width, depth, "relu", sigma_w, sigma_b)``: L = ``depth`` weight layers, L − 1
     hidden layers of width n. Given the layer below, each pre-activation of layer l + 1 is
     exactly Gaussian, N(0, q_{l+1}) with the random variance
 
-        q_{l+1} = σ_w²/n · Σ_j relu(h_j)² + σ_b²,   h_j i.i.d. N(0, q_l),
+        q_{l+1} = σ_w²/n · S + σ_b²,   S = Σ_j r_j,  r_j = relu(h_j)²,  h_j i.i.d. N(0, q_l),
 
-    and E[relu(h)²] = q/2, E[relu(h)⁴] = 3q²/2 give the closed linear recursion
+    and E[r^k | q_l] = c_k q_l^k with c_k = (2k − 1)!!/2 (half of a Gaussian's 2k-th moment).
+    The moments E[S^k | q_l] = d_k(n) q_l^k follow from the i.i.d. sum (a polynomial in n), so
+    the vector (E q_l, …, E q_l^K) obeys a closed linear recursion from the deterministic
+    q_1 = σ_w²‖x‖²/n0 + σ_b² (= Σ¹(x, x)); for K = 2
 
         E q_{l+1}  = σ_w²/2 · E q_l + σ_b²,
-        E q_{l+1}² = σ_w⁴/4 · (1 + 5/n) · E q_l² + σ_w² σ_b² · E q_l + σ_b⁴,
+        E q_{l+1}² = σ_w⁴/4 · (1 + 5/n) · E q_l² + σ_w² σ_b² · E q_l + σ_b⁴.
 
-    from the deterministic q_1 = σ_w²‖x‖²/n0 + σ_b² (= Σ¹(x, x)). The output f = h_L is
-    N(0, q_L) given the last hidden layer, so E f² = E q_L (= Σ^L(x, x): the NNGP diagonal
-    is exact at every width for relu) and E f⁴ = 3 E q_L². Without bias and σ_w² = 2 (He)
-    E f⁴ / (3 (E f²)²) = (1 + 5/n)^(L−1) exactly. Returns two (N,) float64 tensors.
+    The output f = h_L is N(0, q_L) given the last hidden layer, so E f^{2k} = (2k − 1)!! E q_L^k:
+    E f² = Σ^L(x, x) at every width (the NNGP diagonal is exact for relu), and without bias and
+    σ_w² = 2 (He) E f⁴ / (3 (E f²)²) = (1 + 5/n)^(L−1) exactly.
+
+    ``max_order``: K in 1…4. Returns K tensors of shape (N,), float64: E f², …, E f^{2K}.
     """
     width = check.positive_int("width", width)
     depth = check.positive_int("depth", depth)
+    if isinstance(max_order, bool) or max_order not in (1, 2, 3, 4):
+        raise ValueError(f"max_order must be 1, 2, 3 or 4, got {max_order!r}")
     sw2 = check.finite_float("sigma_w", sigma_w, strictly_positive=True) ** 2
     sb2 = 0.0 if sigma_b is None else check.finite_float("sigma_b", sigma_b, minimum=0.0) ** 2
     x = check.as_inputs("x", x, dtype=torch.float64)
-    m1 = sw2 * (x * x).sum(1) / x.shape[1] + sb2
-    m2 = m1 ** 2
+    n = float(width)
+    c = [1.0, 0.5, 1.5, 7.5, 52.5]                       # E r^k / q^k, k = 0…4
+    d = [1.0,                                            # E S^k / q^k for the i.i.d. sum
+         n * c[1],
+         n * c[2] + n * (n - 1) * c[1] ** 2,
+         n * c[3] + 3 * n * (n - 1) * c[2] * c[1] + n * (n - 1) * (n - 2) * c[1] ** 3,
+         n * c[4] + 4 * n * (n - 1) * c[3] * c[1] + 3 * n * (n - 1) * c[2] ** 2
+         + 6 * n * (n - 1) * (n - 2) * c[2] * c[1] ** 2 + n * (n - 1) * (n - 2) * (n - 3) * c[1] ** 4]
+    q1 = sw2 * (x * x).sum(1) / x.shape[1] + sb2
+    moments = [torch.ones_like(q1)] + [q1 ** k for k in range(1, max_order + 1)]   # E q^k, k = 0…K
     for _ in range(depth - 1):
-        m1, m2 = sw2 / 2 * m1 + sb2, sw2 ** 2 / 4 * (1 + 5 / width) * m2 + sw2 * sb2 * m1 + sb2 ** 2
-    return m1, 3 * m2
+        moments = [sum(math.comb(k, j) * (sw2 / n) ** j * sb2 ** (k - j) * d[j] * moments[j]
+                       for j in range(k + 1)) for k in range(max_order + 1)]
+    double_factorial = [1.0, 1.0, 3.0, 15.0, 105.0]
+    return tuple(double_factorial[k] * moments[k] for k in range(1, max_order + 1))
+
+
+def relu_kurtosis_standard_error(x, *, width: int, depth: int, n_samples: int, sigma_w: float = 1.0,
+                                 sigma_b: float | None = 0.1) -> torch.Tensor:
+    """Standard error of the sample excess kurtosis of ``n_samples`` i.i.d. draws of f(x), under
+    the exact finite-width relu law (``relu_output_moments`` up to E f⁸), by the delta method:
+    κ̂ = m̂₄/m̂₂² − 3 with gradient (−2M₄/M₂³, 1/M₂²) and Cov(f², f⁴) = [[M₄ − M₂², M₆ − M₂M₄],
+    [M₆ − M₂M₄, M₈ − M₄²]]. The sample's own fourth-moment spread is not used (for heavy-tailed
+    laws it is itself too noisy to standardise with). Returns (N,) float64.
+    """
+    n_samples = check.positive_int("n_samples", n_samples)
+    m2, m4, m6, m8 = relu_output_moments(x, width=width, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b,
+                                         max_order=4)
+    g2, g4 = -2 * m4 / m2 ** 3, 1 / m2 ** 2
+    var = g2 ** 2 * (m4 - m2 ** 2) + 2 * g2 * g4 * (m6 - m2 * m4) + g4 ** 2 * (m8 - m4 ** 2)
+    return torch.sqrt(var / n_samples)
 
 
 def relu_excess_kurtosis(x, *, width: int, depth: int, sigma_w: float = 1.0,

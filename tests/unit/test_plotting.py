@@ -194,3 +194,20 @@ def test_loglog_with_fit_line_and_legend() -> None:
     assert xs.min() == pytest.approx(10.0) and xs.max() == pytest.approx(1000.0)
     assert f"{fit.slope:.2f}" in line.get_label() and "[" in line.get_label()
     assert points.get_label() == "data"
+
+
+def test_positive_errorbar_does_not_draw_nonpositive_values_as_data() -> None:
+    from ntkutils.plotting import positive_errorbar
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.set_yscale("log")
+    line = positive_errorbar(ax, [1, 2, 3, 4], [1e-3, -2e-5, 4e-4, 0.0], [5e-3, 1e-5, 1e-4, 1e-5], label="a")
+    assert list(line.get_xdata()) == [1, 3] and list(line.get_ydata()) == [1e-3, 4e-4]
+    markers = [l for l in ax.get_lines() if l.get_marker() == "v"]
+    assert len(markers) == 1 and list(markers[0].get_xdata()) == [2, 4]
+    # the lower error bar is clipped above zero, so a log axis can draw it
+    segments = [c for c in ax.collections][0].get_segments()
+    assert all(seg[:, 1].min() > 0 for seg in segments)
+    with pytest.raises(ValueError, match="equal length"):
+        positive_errorbar(ax, [1, 2], [1.0], [0.1])
