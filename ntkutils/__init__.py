@@ -9,6 +9,7 @@ Modules: ``activations``, ``models``, ``kernels``, ``empirical``, ``dynamics``, 
 """
 
 from . import activations, claims, data, dynamics, empirical, ensembles, gp_checks, kernels, models, paths, plotting, profiles, stats, training
+from . import spectral
 from .activations import ACTIVATIONS, get_activation
 from .claims import Claim, ClaimSet, load_results
 from .dynamics import (
@@ -68,4 +69,5 @@ __all__ = [
     "figures_dir", "results_dir", "band_plot", "house_style", "loglog_with_fit", "save_figure",
     "use_house_style", "qq_plot", "profiles", "BootstrapResult", "SlopeFit", "bootstrap_ci", "excess_kurtosis",
     "ks_normal", "loglog_slope", "mmd2_unbiased", "mmd_permutation_test", "relative_frobenius_error",
+    "spectral",
 ]
