@@ -9,6 +9,8 @@ import pytest
 import scipy.stats
 import torch
 
+import ntkutils as nu
+
 from ntkutils.stats import (
     BootstrapResult,
     SlopeFit,
@@ -375,3 +377,21 @@ def test_bootstrap_ci_rejects() -> None:
         bootstrap_ci(np.ones(5), "mean")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="ci"):
         bootstrap_ci(np.ones(5), np.mean, ci=0.0)
+
+
+def test_power_law_with_correction_recovers_the_leading_exponent_and_covers_it() -> None:
+    n = np.array([4.0, 8.0, 16.0, 32.0, 64.0])
+    exact = 3.0 / n + 5.0 / n ** 2
+    fit = nu.stats.power_law_with_correction(n, exact, 0.01 * exact)
+    assert fit.slope == pytest.approx(-1.0, abs=1e-6)
+    # a plain log-log fit of the same curve is tilted by the 1/n² term
+    assert nu.loglog_slope(n, exact, n_boot=1).slope < -1.1
+    rng = np.random.default_rng(0)
+    inside = 0
+    for _ in range(200):
+        noisy = exact * (1 + 0.02 * rng.standard_normal(n.size))
+        f = nu.stats.power_law_with_correction(n, noisy, 0.02 * exact, ci=0.9)
+        inside += f.ci_low <= -1.0 <= f.ci_high
+    assert 0.8 <= inside / 200 <= 0.97  # nominal 90 % (linearised covariance)
+    with pytest.raises(ValueError, match="length >= 4"):
+        nu.stats.power_law_with_correction(n[:3], exact[:3], exact[:3])
