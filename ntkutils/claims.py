@@ -11,6 +11,15 @@ output is stable across reruns and can carry ``# NBVAL_CHECK_OUTPUT``) and calls
     print(claims.table())
     claims.write({"slope": fit}, params, wall_time_s=elapsed, seed=0, device="cpu")
 
+Every claim records its **resolution** — the smallest relative error of the prediction that
+would have turned it into FAIL on this run's numbers. ``within`` computes it from ``expected``;
+``less_than``/``greater_than``/``check`` take ``prediction=``, the statistic (or verdict)
+recomputed with the prediction scaled by a factor, and ``relative_resolution`` bisects; a fitted
+exponent (``slope``) reports its interval's half-width; otherwise the notebook states one
+(``resolution_kind`` "bound" or "exact"). A statistical claim states ``alpha``, its false-failure
+probability under the prediction; ``family_alpha`` (their sum) bounds the chance that a run
+FAILs somewhere although every prediction holds.
+
 Rules: a non-finite measured value (NaN, ±Inf) always FAILs; NOT ASSESSED (e.g. at the
 ``smoke`` profile) is not a failure. The JSON file holds no timestamp, so two runs with the same
 numbers write the same bytes apart from ``wall_time_s``.
