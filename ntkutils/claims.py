@@ -121,6 +121,19 @@ def relative_resolution(passes: Callable[[float], bool], *, max_error: float = 1
     return hi
 
 
+def _stated_or_bisected(ok: bool, passes: Callable[[float], bool] | None, resolution: float | None,
+                        kind: str | None) -> tuple[float | None, str | None]:
+    """(resolution, kind) of a claim: bisected from ``passes(scale)`` when given (a claim that
+    already FAILs has resolution 0), else the stated pair."""
+    if passes is not None:
+        if resolution is not None:
+            raise ValueError("give either prediction or resolution, not both")
+        return relative_resolution(lambda s: ok and passes(s)), "relative"
+    if resolution is not None and kind is None:
+        raise ValueError("resolution needs a resolution_kind")
+    return resolution, kind
+
+
 def _digits(digits: Any) -> int:
     if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) or not 1 <= digits <= 17:
         raise ValueError(f"digits must be an integer in [1, 17], got {digits!r}")
@@ -384,13 +397,8 @@ class ClaimSet:
             return v is not None and math.isfinite(v) and (v < b if below else v > b)
 
         ok = reason is None and holds(m)
-        if prediction is not None:
-            if resolution is not None:
-                raise ValueError("give either prediction or resolution, not both")
-            resolution = relative_resolution(lambda s: ok and holds(prediction(s)))
-            resolution_kind = "relative"
-        elif resolution is not None and resolution_kind is None:
-            raise ValueError("resolution needs a resolution_kind")
+        resolution, resolution_kind = _stated_or_bisected(
+            ok, None if prediction is None else (lambda s: holds(prediction(s))), resolution, resolution_kind)
         return self._add(name, paper, f"{'<' if below else '>'} {_const(b)}", m,
                          "strict upper bound" if below else "strict lower bound",
                          PASS if ok else FAIL, reason, digits, resolution=resolution,
@@ -415,13 +423,8 @@ class ClaimSet:
         m = _measured(measured)
         reason = self._nonfinite_reason(m)
         ok = reason is None and bool(passed)
-        if prediction is not None:
-            if resolution is not None:
-                raise ValueError("give either prediction or resolution, not both")
-            resolution = relative_resolution(lambda s: ok and bool(prediction(s)))
-            resolution_kind = "relative"
-        elif resolution is not None and resolution_kind is None:
-            raise ValueError("resolution needs a resolution_kind")
+        resolution, resolution_kind = _stated_or_bisected(
+            ok, None if prediction is None else (lambda s: bool(prediction(s))), resolution, resolution_kind)
         return self._add(name, paper, expected_text, m, tolerance, PASS if ok else FAIL, reason, digits,
                          resolution=resolution, resolution_kind=resolution_kind, alpha=alpha)
 
