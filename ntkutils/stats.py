@@ -596,7 +596,7 @@ def decay_rate(t: Any, values: Any, *, floor: float = 0.05) -> float:
     return float(-np.polyfit(t_a[keep], np.log(v_a[keep]), 1)[0])
 
 
-# --------------------------------------------------------------------------- tests of means and t slopes
+# ------------------------------------------------------------------- tests of means, t slopes
 def projection_ratio(a: Any, b: Any) -> float:
     """``⟨a, b⟩_F / ‖b‖²_F``: the least-squares scale ``c`` of ``a ≈ c · b`` (1 when ``a = b``).
 
@@ -643,11 +643,13 @@ class MeanTest:
         return abs(self.mean - self.expected) <= self.halfwidth
 
     def __str__(self) -> str:
-        return (f"mean {self.mean:.4g} ± {self.stderr:.2g} (se, n={self.n}); {100 * self.ci:g} % interval "
+        return (f"mean {self.mean:.4g} ± {self.stderr:.2g} (se, n={self.n}); "
+                f"{100 * self.ci:g} % interval "
                 f"[{self.ci_low:.4g}, {self.ci_high:.4g}]; t = {self.t:+.2f}")
 
 
-def mean_test(values: Any, *, weights: Any = None, expected: float = 0.0, ci: float = 0.95) -> MeanTest:
+def mean_test(values: Any, *, weights: Any = None, expected: float = 0.0,
+              ci: float = 0.95) -> MeanTest:
     """One-sample t test of the mean of ``values`` (shape (S,), S >= 2) against ``expected``.
 
     ``weights``: optional positive (S,) inverse-variance weights, the model being
@@ -694,7 +696,8 @@ def loglog_slope_t(x: Any, y: Any, *, ci: float = 0.95) -> SlopeFit:
     if x_arr.ndim != 1 or y_arr.ndim != 2 or y_arr.shape[0] != x_arr.shape[0]:
         raise ValueError(f"x must be (P,) and y (P, R), got shapes {x_arr.shape} and {y_arr.shape}")
     if np.unique(x_arr).size < 3 or y_arr.shape[1] < 2:
-        raise ValueError(f"need >= 3 distinct x and >= 2 repeats, got x {x_arr.tolist()} and y {y_arr.shape}")
+        raise ValueError(f"need >= 3 distinct x and >= 2 repeats, got x {x_arr.tolist()} "
+                         f"and y of shape {y_arr.shape}")
     _check_positive("x", x_arr)
     _check_finite("y", y_arr)
     ci = _check_ci(ci)
@@ -709,8 +712,8 @@ def loglog_slope_t(x: Any, y: Any, *, ci: float = 0.95) -> SlopeFit:
 
     dof = float(terms.sum() ** 2 / (terms**2 / (r - 1)).sum()) if stderr > 0 else math.inf
     half = float(scipy.stats.t.ppf(0.5 + ci / 2.0, dof)) * stderr
-    return SlopeFit(float(slope), float(intercept), float(slope) - half, float(slope) + half, stderr,
-                    x_arr.shape[0])
+    return SlopeFit(float(slope), float(intercept), float(slope) - half, float(slope) + half,
+                    stderr, x_arr.shape[0])
 
 
 __all__ += ["projection_ratio", "MeanTest", "mean_test", "loglog_slope_t"]
