@@ -342,3 +342,82 @@ def gp_prediction(blocks: KernelBlocks, y_train, t, *, readout_only: bool = Fals
         return nngp_readout_predict(k, y_train, t, nngp_test_train=k_t, nngp_test=k_tt, normalization=normalization)
     return ntk_gp_predict(k, th, y_train, t, nngp_test_train=k_t, ntk_test_train=th_t, nngp_test=k_tt,
                           normalization=normalization)
+
+
+def gd_decay_rates(rates, eta: float) -> torch.Tensor:
+    """Decay rate per unit time t = steps × η of gradient descent along each eigendirection.
+
+    With a fixed kernel, GD multiplies the residual's component i by (1 − η λ_i) per step, so it
+    decays as |1 − ηλ_i|^{t/η} = e^{−r_i t} with r_i = −ln|1 − ηλ_i| / η (→ λ_i as η → 0;
+    Jacot et al. 2018, §5). ``rates``: (K,) λ_i (e.g. from ``kernel_eigendecomposition``), with
+    0 < ηλ_i < 2 (stable, and ≠ 1, where the component is removed in one step).
+    Returns (K,) float64.
+    """
+    lam = _f64("rates", rates, (1,))
+    eta = check.finite_float("eta", eta, strictly_positive=True)
+    step = eta * lam
+    if bool(((step <= 0) | (step >= 2) | (step == 1)).any()):
+        raise ValueError(f"eta·rates must lie in (0, 2) and differ from 1, got {step.tolist()}")
+    return -torch.log(torch.abs(1.0 - step)) / eta
+
+
+def rayleigh_quotients(kernel, vectors, rates, normalization: str = "mean") -> torch.Tensor:
+    """Rayleigh quotients of an (empirical) kernel along reference eigenvectors, relative to
+    the reference rates: ρ_i = v_iᵀ Θ̂ v_i / (N λ_i) ("mean" loss; v_iᵀ Θ̂ v_i / λ_i for "sum").
+
+    ρ_i is the rate at which Θ̂ moves a residual lying along v_i, in units of the predicted
+    rate λ_i: 1 when Θ̂ equals the reference kernel. ``kernel``: (N, N); ``vectors``: (N, K)
+    unit-norm columns; ``rates``: (K,) non-zero. Returns (K,) float64.
+    """
+    k = _kernel("kernel", kernel)
+    v = _f64("vectors", vectors, (2,))
+    lam = _f64("rates", rates, (1,))
+    if v.shape[0] != k.shape[0] or v.shape[1] != lam.shape[0]:
+        raise ValueError(f"vectors must be (N={k.shape[0]}, K) and rates (K,), got {tuple(v.shape)} "
+                         f"and {tuple(lam.shape)}")
+    if bool((lam == 0).any()):
+        raise ValueError("rates must be non-zero")
+    return torch.einsum("nk,nm,mk->k", v, k, v) * _rate_scale(normalization, k.shape[0]) / lam
+
+
+def fit_rate_scale(t, coefficients, rates, *, floor: float = 0.05) -> float:
+    """Common scale s of the predicted rates that best explains a residual's decay in a subspace.
+
+    The residual's squared norm in the span of the K eigendirections, E(t) = Σ_i c_i(t)², is
+    compared with its prediction Σ_i c_i(0)² e^{−2 s r_i t} (rates r_i, e.g. ``gd_decay_rates``):
+    s minimises the squared error of ln E over the times with √E(t) > ``floor`` · √E(0). E is
+    unchanged by rotations inside the subspace, so s is insensitive to how a perturbed kernel
+    mixes (near-)degenerate eigendirections, which moves single components' rates (exactly
+    invariant within a degenerate block). s = 1 when the rates are right, and a relative error
+    δ of every r_i divides s by 1 + δ.
+
+    Args:
+        t: (T,) increasing times; coefficients: (T, K) residual coordinates c_i(t);
+        rates: (K,) positive predicted rates r_i.
+    Returns:
+        s (float) in [1e-3, 1e3], or NaN with fewer than 3 usable times.
+    """
+    import math
+
+    from scipy.optimize import minimize_scalar
+
+    times = _f64("t", t, (1,)).numpy()
+    c = _f64("coefficients", coefficients, (2,)).numpy()
+    r = _f64("rates", rates, (1,)).numpy()
+    if c.shape != (times.shape[0], r.shape[0]):
+        raise ValueError(f"coefficients must be (T={times.shape[0]}, K={r.shape[0]}), got {c.shape}")
+    if (r <= 0).any():
+        raise ValueError(f"rates must be positive, got {r.tolist()}")
+    energy = (c ** 2).sum(1)
+    keep = energy > floor ** 2 * energy[0]
+    if keep.sum() < 3:
+        return math.nan
+    t_k, log_e, c0 = times[keep], torch.as_tensor(energy[keep]).log().numpy(), c[0] ** 2
+
+    def loss(log_s: float) -> float:
+        pred = (c0 * torch.exp(torch.as_tensor(-2 * math.exp(log_s) * t_k[:, None] * r)).numpy()).sum(1)
+        return float(((log_e - torch.as_tensor(pred).log().numpy()) ** 2).sum())
+
+    best = minimize_scalar(loss, bounds=(math.log(1e-3), math.log(1e3)), method="bounded",
+                           options={"xatol": 1e-10})
+    return float(math.exp(best.x))
