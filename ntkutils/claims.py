@@ -448,7 +448,8 @@ class ClaimSet:
     @property
     def family_alpha(self) -> float:
         """Bound on the probability that at least one claim FAILs although every prediction
-        holds: the sum of the claims' stated ``alpha`` (Bonferroni)."""
+        holds: the sum of the claims' stated ``alpha`` (Bonferroni). Meaningful only when every
+        claim states one (the table says so otherwise)."""
         return float(sum(c.alpha for c in self._claims if c.alpha is not None))
 
     def counts(self) -> dict[str, int]:
@@ -476,9 +477,12 @@ class ClaimSet:
         out = [line(header), line(["-" * w for w in widths])]
         out += [line(r) for r in rows]
         n = self.counts()
+        unstated = sum(c.alpha is None for c in self._claims)
+        alpha = (f"family-wise false-failure probability ≤ {_fmt(100 * self.family_alpha, 2)} %"
+                 if not unstated else f"false-failure probability not stated for {unstated} of "
+                 f"{len(self._claims)} claims")
         out.append(f"{self.notebook} [{self.profile}]: {n[PASS]} passed, {n[FAIL]} failed, "
-                   f"{n[NOT_ASSESSED]} not assessed; family-wise false-failure probability "
-                   f"≤ {_fmt(100 * self.family_alpha, 2)} %")
+                   f"{n[NOT_ASSESSED]} not assessed; {alpha}")
         return "\n".join(out)
 
     # ------------------------------------------------------------------ results file
