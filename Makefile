@@ -30,9 +30,11 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 # Run every notebook at the default profile, store the executed notebooks (with outputs) back
-# into notebooks/, write figures/ and results/, and refresh the README's results table.
+# into notebooks/, write figures/ and results/, and refresh the README's results table. A claim
+# that FAILs is a result (listed in the summary and the README), not an error; `make test`
+# judges the stored claims (tests/notebooks/test_stored_results.py).
 reproduce: $(STAMP)
-	$(PY) -m ntkutils run --profile default --store
+	$(PY) -m ntkutils run --profile default --store --claims-may-fail
 	$(PY) -m ntkutils report --readme README.md
 
 # Benchmarks against the peers: one table, written to benchmarks/results.json. nngeometry goes

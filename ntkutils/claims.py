@@ -512,6 +512,7 @@ class ClaimSet:
             "metrics": dict(metrics),
             "parameters": dict(parameters),
             "versions": _versions(),
+            "versions_differing_from_pins": _pin_differences(),
         }
 
     def write(self, metrics: Mapping[str, Any], parameters: Mapping[str, Any], *,
@@ -521,7 +522,8 @@ class ClaimSet:
         Body: schema_version, notebook, profile, seed, device, wall_time_s (rounded to ms),
         all_passed, counts,
         claims (in order), metrics, parameters, versions (python, numpy, scipy, torch,
-        matplotlib) and ``nonfinite`` — a map from the JSON path of every NaN/±Inf float to
+        matplotlib), ``versions_differing_from_pins`` (against requirements.txt; empty when the
+        run used the pins) and ``nonfinite`` — a map from the JSON path of every NaN/±Inf float to
         "nan"/"inf"/"-inf" (those values are stored as null). Keys sorted, indent 2, UTF-8,
         trailing newline, no timestamp. Metrics/parameters may hold NumPy/torch scalars and
         arrays, tuples, Paths and dataclasses (e.g. ``SlopeFit``); anything else raises
@@ -557,6 +559,32 @@ def _versions() -> dict[str, str | None]:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             out[dist] = None
+    return out
+
+
+def _pin_differences() -> dict[str, dict[str, str | None]] | None:
+    """Differences of this interpreter's versions from the repository's ``requirements.txt``
+    (None when the file is not there, e.g. an installed package outside the checkout)."""
+    req = Path(__file__).resolve().parents[1] / "requirements.txt"
+    return versions_differing_from_pins(_versions(), req) if req.exists() else None
+
+
+def versions_differing_from_pins(versions: Mapping[str, str | None],
+                                 requirements: str | Path) -> dict[str, dict[str, str | None]]:
+    """``{package: {"ran": version, "pinned": pin}}`` for every package of ``versions`` whose
+    ``name==pin`` line in ``requirements`` (a pip requirements file) differs (a local build tag
+    such as ``+cpu`` or ``+cu130`` is ignored). A results file written under other versions than
+    the pins (e.g. a GPU machine with its own torch) must say so; empty when all agree."""
+    pins: dict[str, str] = {}
+    for line in Path(requirements).read_text(encoding="utf-8").splitlines():
+        name, sep, pin = line.split("#", 1)[0].strip().partition("==")
+        if sep:
+            pins[name.strip().lower()] = pin.strip()
+    out: dict[str, dict[str, str | None]] = {}
+    for name, ran in versions.items():
+        pinned = pins.get(name.lower())
+        if pinned is not None and (ran or "").split("+")[0] != pinned.split("+")[0]:
+            out[name] = {"ran": ran, "pinned": pinned}
     return out
 
 

@@ -252,3 +252,20 @@ def ensemble_variants(nets: Sequence[MLP], x_train, y_train, x_test, steps: Sequ
     for name, readout in (("linearised", False), ("readout-trained", True)):
         out[name] = linearized_ensemble(nets, dev(x_train), y_train, dev(x_test), steps, eta=eta, readout_only=readout)
     return {name: f.transpose(0, 1).contiguous() for name, f in out.items()}
+
+
+SEED_STRIDE = 1_000_000
+GROUP_STRIDE = 10_000
+
+
+def member_seeds(seed: int, group: int, count: int) -> list[int]:
+    """Seeds of ``count`` ensemble members, disjoint across data seeds and groups (widths, studies):
+    ``seed·10⁶ + group·10⁴ + i``, i < count ≤ 10⁴, 0 ≤ group < 100. Unlike ``seed + 1000·n + i``,
+    runs with seeds s and s + 1 share no network."""
+    seed = check.nonnegative_int("seed", seed)
+    group = check.nonnegative_int("group", group)
+    count = check.positive_int("count", count)
+    if group >= SEED_STRIDE // GROUP_STRIDE or count > GROUP_STRIDE:
+        raise ValueError(f"group must be < {SEED_STRIDE // GROUP_STRIDE} and count <= {GROUP_STRIDE}, "
+                         f"got group={group}, count={count}")
+    return [seed * SEED_STRIDE + group * GROUP_STRIDE + i for i in range(count)]

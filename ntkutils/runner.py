@@ -675,9 +675,11 @@ def _clean_for_storage(executed: Path) -> bytes:
 
 
 # ====================================================================== summaries
-def exit_code(results: Sequence[RunResult]) -> int:
-    """0 iff every notebook ran to the end and no claim FAILed, else 1."""
-    return 0 if all(r.ok and r.failed == 0 for r in results) else 1
+def exit_code(results: Sequence[RunResult], *, claims_may_fail: bool = False) -> int:
+    """0 iff every notebook ran to the end and no claim FAILed, else 1. With
+    ``claims_may_fail`` a FAILed claim does not count (a result to report, e.g. by
+    ``make reproduce``, whose job is to regenerate; the tests judge the stored claims)."""
+    return 0 if all(r.ok and (claims_may_fail or r.failed == 0) for r in results) else 1
 
 
 def _claims_text(r: RunResult) -> str:

@@ -680,6 +680,19 @@ def mean_test(values: Any, *, weights: Any = None, expected: float = 0.0,
     return MeanTest(mean, stderr, float(t), half, s, expected, ci)
 
 
+def _grid_with_repeats(x_name: str, x: Any, y_name: str, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` (P,) positive with >= 3 distinct values and ``y`` (P, R) finite with R >= 2, as float64."""
+    x_arr, y_arr = _as_float64(x_name, x), _as_float64(y_name, y)
+    if x_arr.ndim != 1 or y_arr.ndim != 2 or y_arr.shape[0] != x_arr.shape[0]:
+        raise ValueError(f"{x_name} must be (P,) and {y_name} (P, R), got shapes {x_arr.shape} and {y_arr.shape}")
+    if np.unique(x_arr).size < 3 or y_arr.shape[1] < 2:
+        raise ValueError(f"need >= 3 distinct {x_name} and >= 2 repeats, got {x_name} {x_arr.tolist()} "
+                         f"and {y_name} of shape {y_arr.shape}")
+    _check_positive(x_name, x_arr)
+    _check_finite(y_name, y_arr)
+    return x_arr, y_arr
+
+
 def loglog_slope_t(x: Any, y: Any, *, ci: float = 0.95) -> SlopeFit:
     """Log-log slope of the per-x means of repeats, with a Student-t (Welch) interval.
 
@@ -692,14 +705,7 @@ def loglog_slope_t(x: Any, y: Any, *, ci: float = 0.95) -> SlopeFit:
     the percentile bootstrap over R repeats (narrow by ``√((R−1)/R)`` and normal quantiles), it
     keeps its coverage with few repeats. ``stderr``: the delta-method standard error.
     """
-    x_arr, y_arr = _as_float64("x", x), _as_float64("y", y)
-    if x_arr.ndim != 1 or y_arr.ndim != 2 or y_arr.shape[0] != x_arr.shape[0]:
-        raise ValueError(f"x must be (P,) and y (P, R), got shapes {x_arr.shape} and {y_arr.shape}")
-    if np.unique(x_arr).size < 3 or y_arr.shape[1] < 2:
-        raise ValueError(f"need >= 3 distinct x and >= 2 repeats, got x {x_arr.tolist()} "
-                         f"and y of shape {y_arr.shape}")
-    _check_positive("x", x_arr)
-    _check_finite("y", y_arr)
+    x_arr, y_arr = _grid_with_repeats("x", x, "y", y)
     ci = _check_ci(ci)
     m, r = y_arr.mean(axis=1), y_arr.shape[1]
     _check_positive("mean of y over repeats", m)
@@ -717,3 +723,108 @@ def loglog_slope_t(x: Any, y: Any, *, ci: float = 0.95) -> SlopeFit:
 
 
 __all__ += ["projection_ratio", "MeanTest", "mean_test", "loglog_slope_t"]
+
+
+# --------------------------------------------------------------------------- 1/n extrapolation
+@dataclass(frozen=True)
+class WidthLimit:
+    """Fit of per-width means to ``m(n) = limit + coefficient / n`` (leading finite-width order).
+
+    ``ci_low``/``ci_high``: Student-t interval of ``limit`` (Welch–Satterthwaite degrees of
+    freedom ``dof``); ``stderr`` its standard error; ``n_points`` the number of widths.
+    """
+
+    limit: float
+    coefficient: float
+    ci_low: float
+    ci_high: float
+    stderr: float
+    dof: float
+    n_points: int
+
+    @property
+    def halfwidth(self) -> float:
+        return (self.ci_high - self.ci_low) / 2
+
+    def predict(self, n: Any) -> np.ndarray:
+        """``limit + coefficient / n`` at widths ``n`` (any shape, float64)."""
+        return self.limit + self.coefficient / np.asarray(n, dtype=np.float64)
+
+    def __str__(self) -> str:
+        return (f"limit {self.limit:.4g} [{self.ci_low:.4g}, {self.ci_high:.4g}], "
+                f"coefficient {self.coefficient:.3g}/n ({self.n_points} widths)")
+
+
+def inverse_width_limit(widths: Any, values: Any, *, ci: float = 0.95) -> WidthLimit:
+    """Extrapolate a finite-width statistic to n → ∞ assuming ``E[value](n) = limit + b/n``.
+
+    ``widths``: (P,) positive, P >= 3 distinct; ``values``: (P, R), R >= 2 independent repeats
+    per width (e.g. networks with independent seeds). The per-width means ``m_i`` (standard
+    errors ``s_i/√R``) are fitted by weighted least squares in ``1/n`` with weights ``1/s_i²``
+    (so the wide, less noisy widths count more); the limit is a linear combination ``Σ c_i m_i``
+    of the means, with variance ``Σ c_i² s_i²/R`` and Welch–Satterthwaite degrees of freedom,
+    as in ``loglog_slope_t``. This is the leading order of a statistic that is a smooth function
+    of a kernel whose mean and covariance have 1/n corrections; terms O(1/n²) are not modelled,
+    so keep the widths large enough that b/n is small.
+    """
+    n_arr, v = _grid_with_repeats("widths", widths, "values", values)
+    ci = _check_ci(ci)
+    r = v.shape[1]
+    m, var = v.mean(axis=1), v.var(axis=1, ddof=1) / r
+    if (var <= 0).any():
+        raise ValueError(f"values must vary between repeats at every width, got variances {var.tolist()}")
+    design = np.stack([np.ones_like(n_arr), 1.0 / n_arr], axis=1)
+    w = 1.0 / var
+    coef_map = np.linalg.solve(design.T @ (w[:, None] * design), (design * w[:, None]).T)  # (2, P)
+    limit, b = coef_map @ m
+    terms = coef_map[0] ** 2 * var
+    stderr = math.sqrt(float(terms.sum()))
+    import scipy.stats
+
+    dof = float(terms.sum() ** 2 / (terms**2 / (r - 1)).sum())
+    half = float(scipy.stats.t.ppf(0.5 + ci / 2.0, dof)) * stderr
+    return WidthLimit(float(limit), float(b), float(limit) - half, float(limit) + half, stderr, dof,
+                      int(n_arr.shape[0]))
+
+
+__all__ += ["WidthLimit", "inverse_width_limit"]
+
+
+@dataclass(frozen=True)
+class LogRatio:
+    """``ln(mean a / mean b)`` with a Welch t interval (delta method); ``halfwidth`` of the interval."""
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    stderr: float
+    dof: float
+
+    @property
+    def halfwidth(self) -> float:
+        return (self.ci_high - self.ci_low) / 2
+
+
+def log_mean_ratio(a: Any, b: Any, *, ci: float = 0.95) -> LogRatio:
+    """Log of the ratio of the means of two independent positive samples ``a`` (A,) and ``b`` (B,),
+    A, B >= 2, with the delta-method standard error ``√(s_a²/(A m_a²) + s_b²/(B m_b²))`` and a
+    Student-t interval with Welch–Satterthwaite degrees of freedom (as ``loglog_slope_t``)."""
+    xa, xb = _as_float64("a", a), _as_float64("b", b)
+    for name, v in (("a", xa), ("b", xb)):
+        if v.ndim != 1 or v.shape[0] < 2:
+            raise ValueError(f"{name} must be 1-D with at least 2 entries, got shape {v.shape}")
+        _check_finite(name, v)
+        _check_positive(f"mean of {name}", np.array([v.mean()]))
+    ci = _check_ci(ci)
+    u = np.array([v.var(ddof=1) / (v.shape[0] * v.mean() ** 2) for v in (xa, xb)])
+    dofs = np.array([xa.shape[0] - 1, xb.shape[0] - 1], dtype=np.float64)
+    stderr = math.sqrt(float(u.sum()))
+    import scipy.stats
+
+    dof = float(u.sum() ** 2 / (u**2 / dofs).sum()) if stderr > 0 else math.inf
+    est = math.log(xa.mean() / xb.mean())
+    half = float(scipy.stats.t.ppf(0.5 + ci / 2.0, dof)) * stderr
+    return LogRatio(est, est - half, est + half, stderr, dof)
+
+
+__all__ += ["LogRatio", "log_mean_ratio"]

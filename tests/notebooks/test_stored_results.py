@@ -1,5 +1,6 @@
 """The committed results/ files: one per notebook, written at the default profile, every claim
-passing, and consistent with the stored notebook's own claims table."""
+passing (or failing and reported as a finding), and consistent with the stored notebook's own
+claims table."""
 
 import json
 from pathlib import Path
@@ -8,6 +9,14 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# A claim that FAILs at ``default`` is a result, not a bug to hide: it may stay in the stored
+# results only if it is reported here (a fragment of its name) and named in the README's
+# findings, with its numbers. The tolerance is never moved to make it pass.
+REPORTED_FINDINGS: dict[str, tuple[str, ...]] = {
+    "04_eigendirection_convergence": ("network follows its initial kernel",),
+    "05_linearization_fidelity": ("gap slope at t=T: O(1/n)", "‖Θ̂_0‖ slope: O(1/n)"),
+}
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
@@ -18,7 +27,13 @@ def test_stored_results_pass_at_default(notebook):
     result = json.loads(path.read_text())
     assert result["profile"] == "default"
     failed = [c["name"] for c in result["claims"] if c["status"] == "FAIL"]
-    assert not failed, f"claims failing at the default profile: {failed}"
+    findings = REPORTED_FINDINGS.get(notebook.stem, ())
+    unreported = [n for n in failed if not any(f in n for f in findings)]
+    assert not unreported, f"claims failing at the default profile, not reported as findings: {unreported}"
+    stale = [f for f in findings if not any(f in n for n in failed)]
+    assert not stale, f"reported findings that no longer FAIL (remove them here and in the README): {stale}"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert all(f in readme for f in findings), "each FAIL reported as a finding must be named in the README"
     assert any(c["status"] == "PASS" for c in result["claims"])
 
 
@@ -37,9 +52,9 @@ def test_stored_notebook_has_outputs_and_its_table_matches_results(notebook):
         assert claim["name"] in text and claim["measured_text"] in text
 
 
-# Notebooks whose claims have been given resolutions, α and planted-error tests (issue 11); 04–06
-# follow with issue 12.
-POWERED = ["01_gp_at_initialization", "02_ntk_convergence_with_width", "03_positive_definiteness_on_the_sphere"]
+# Notebooks whose claims have been given resolutions, α and planted-error tests (issues 11, 12).
+POWERED = ["01_gp_at_initialization", "02_ntk_convergence_with_width", "03_positive_definiteness_on_the_sphere",
+           "04_eigendirection_convergence", "05_linearization_fidelity", "06_ntk_gaussian_process"]
 
 
 @pytest.mark.parametrize("stem", POWERED)

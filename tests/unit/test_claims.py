@@ -387,3 +387,13 @@ def test_verdict_line_names_the_notebooks() -> None:
         "04_b": {PASS: 2, FAIL: 1, NOT_ASSESSED: 2},
         "06_c": {PASS: 1, FAIL: 0, NOT_ASSESSED: 1}})
     assert line == "Verdict: 6 claims PASS, 1 FAIL (04), 3 NOT ASSESSED (04, 06)"
+
+
+def test_versions_differing_from_pins_names_what_differs(tmp_path) -> None:
+    from ntkutils.claims import versions_differing_from_pins
+
+    req = tmp_path / "requirements.txt"
+    req.write_text("# pins\ntorch==2.13.0\nnumpy==2.4.6  # comment\nscipy>=1\n", encoding="utf-8")
+    ran = {"python": "3.12.3", "torch": "2.11.0+cu130", "numpy": "2.4.6", "scipy": "1.18.1"}
+    assert versions_differing_from_pins(ran, req) == {"torch": {"ran": "2.11.0+cu130", "pinned": "2.13.0"}}
+    assert versions_differing_from_pins({"torch": "2.13.0+cpu"}, req) == {}

@@ -323,6 +323,8 @@ def test_failures_are_recorded_and_the_next_notebook_still_runs(store_run) -> No
     assert raised.error.cell_index == 2
     assert claim_failed.ok and claim_failed.failed == 1  # ran after the raising notebook
     assert runner.exit_code([ok]) == 0 and runner.exit_code([claim_failed]) == 1
+    assert runner.exit_code([ok, claim_failed], claims_may_fail=True) == 0
+    assert runner.exit_code(results, claims_may_fail=True) == 1  # a notebook that raised still fails
     table = runner.summary_table(results)
     assert "FAILED: ZeroDivisionError" in table and "0/1 (1 FAIL)" in table
     assert "claim FAILED: one is zero" in table and "3 notebook(s): 2 ran, 1 failed" in table
