@@ -693,6 +693,17 @@ def _grid_with_repeats(x_name: str, x: Any, y_name: str, y: Any) -> tuple[np.nda
     return x_arr, y_arr
 
 
+def _welch_interval(terms: np.ndarray, dofs: Any, ci: float) -> tuple[float, float, float]:
+    """A linear combination of independent means with variance contributions ``terms`` (each
+    estimated with ``dofs`` degrees of freedom, scalar or per term): its standard error, the
+    Welch–Satterthwaite degrees of freedom and the Student-t half-width at level ``ci``."""
+    import scipy.stats
+
+    stderr = math.sqrt(float(terms.sum()))
+    dof = float(terms.sum() ** 2 / (terms**2 / dofs).sum()) if stderr > 0 else math.inf
+    return stderr, dof, float(scipy.stats.t.ppf(0.5 + ci / 2.0, dof)) * stderr
+
+
 def loglog_slope_t(x: Any, y: Any, *, ci: float = 0.95) -> SlopeFit:
     """Log-log slope of the per-x means of repeats, with a Student-t (Welch) interval.
 
@@ -712,12 +723,7 @@ def loglog_slope_t(x: Any, y: Any, *, ci: float = 0.95) -> SlopeFit:
     lx = np.log(x_arr)
     slope, intercept = _ols_slopes(lx, np.log(m))
     c = (lx - lx.mean()) / float((lx - lx.mean()) @ (lx - lx.mean()))
-    terms = c**2 * y_arr.var(axis=1, ddof=1) / (r * m**2)
-    stderr = math.sqrt(float(terms.sum()))
-    import scipy.stats
-
-    dof = float(terms.sum() ** 2 / (terms**2 / (r - 1)).sum()) if stderr > 0 else math.inf
-    half = float(scipy.stats.t.ppf(0.5 + ci / 2.0, dof)) * stderr
+    stderr, _, half = _welch_interval(c**2 * y_arr.var(axis=1, ddof=1) / (r * m**2), r - 1, ci)
     return SlopeFit(float(slope), float(intercept), float(slope) - half, float(slope) + half,
                     stderr, x_arr.shape[0])
 
@@ -777,12 +783,7 @@ def inverse_width_limit(widths: Any, values: Any, *, ci: float = 0.95) -> WidthL
     w = 1.0 / var
     coef_map = np.linalg.solve(design.T @ (w[:, None] * design), (design * w[:, None]).T)  # (2, P)
     limit, b = coef_map @ m
-    terms = coef_map[0] ** 2 * var
-    stderr = math.sqrt(float(terms.sum()))
-    import scipy.stats
-
-    dof = float(terms.sum() ** 2 / (terms**2 / (r - 1)).sum())
-    half = float(scipy.stats.t.ppf(0.5 + ci / 2.0, dof)) * stderr
+    stderr, dof, half = _welch_interval(coef_map[0] ** 2 * var, r - 1, ci)
     return WidthLimit(float(limit), float(b), float(limit) - half, float(limit) + half, stderr, dof,
                       int(n_arr.shape[0]))
 
@@ -817,13 +818,8 @@ def log_mean_ratio(a: Any, b: Any, *, ci: float = 0.95) -> LogRatio:
         _check_positive(f"mean of {name}", np.array([v.mean()]))
     ci = _check_ci(ci)
     u = np.array([v.var(ddof=1) / (v.shape[0] * v.mean() ** 2) for v in (xa, xb)])
-    dofs = np.array([xa.shape[0] - 1, xb.shape[0] - 1], dtype=np.float64)
-    stderr = math.sqrt(float(u.sum()))
-    import scipy.stats
-
-    dof = float(u.sum() ** 2 / (u**2 / dofs).sum()) if stderr > 0 else math.inf
+    stderr, dof, half = _welch_interval(u, np.array([xa.shape[0] - 1, xb.shape[0] - 1], dtype=np.float64), ci)
     est = math.log(xa.mean() / xb.mean())
-    half = float(scipy.stats.t.ppf(0.5 + ci / 2.0, dof)) * stderr
     return LogRatio(est, est - half, est + half, stderr, dof)
 
 
