@@ -1,73 +1,121 @@
 """ntkutils: the helper package behind the ntk-repro notebooks.
 
-The public surface (see the README): networks (``MLP``), infinite-width kernels
-(``analytic_kernels``), empirical kernels (``empirical_ntk``, ``monte_carlo_kernels``),
-closed-form dynamics (``gradient_flow_predict`` …), training (``train_full_batch``,
-``train_ensemble``) and data.
-Modules: ``activations``, ``models``, ``kernels``, ``empirical``, ``dynamics``, ``training``,
-``ensembles``, ``gp_checks``, ``data``, ``stats``, ``claims``, ``plotting``, ``paths``.
+Notebooks use the names below (``nu.X``), grouped by what they are; the modules behind them
+each have one job (``../shared/DESIGN.md`` §2, README "The package"):
+
+* networks: ``activations``, ``models``
+* infinite-width kernels: ``kernels``, ``spectral`` (the kernel on the circle / sphere)
+* empirical (finite-network) kernels: ``empirical``
+* closed-form dynamics: ``dynamics``
+* training one net or many: ``training``, ``ensembles``
+* the experiments of single notebooks, too large for a cell: ``width_convergence`` (02, Jacot
+  et al. Fig. 1 and the rates in width), ``eigendirections`` (04, Jacot et al. §5),
+  ``linearization`` (05, Lee et al. 2019)
+* statistics: ``stats``, ``gp_checks``
+* claims and the notebook context: ``claims``, ``notebook``
+* figures: ``plotting``; data: ``data``; where files go: ``paths``
 """
 
-from . import activations, claims, data, dynamics, empirical, ensembles, gp_checks, kernels, models, paths, plotting, profiles, stats, training
-from . import spectral
-from .activations import ACTIVATIONS, get_activation
-from .claims import Claim, ClaimSet, load_results
-from .dynamics import (
-    GaussianPrediction,
-    Prediction,
-    check_learning_rate,
-    gradient_descent_predict,
-    KernelBlocks,
-    gp_prediction,
-    kernel_blocks,
-    gradient_flow_predict,
-    kernel_eigendecomposition,
-    max_learning_rate,
-    nngp_readout_predict,
-    ntk_gp_predict,
-    residual_projections,
-)
-from .ensembles import (
-    EnsembleRecord,
-    ensemble_variants,
-    linearized_ensemble,
-    network_kernel_fn,
-    network_kernels,
-    readout_kernel,
-    train_ensemble,
-)
-from .empirical import MonteCarloKernels, empirical_ntk, monte_carlo_kernels, sample_outputs_at_init
-from .kernels import Kernels, LayerKernels, analytic_kernel_fn, analytic_kernels
+from . import (activations, claims, data, dynamics, eigendirections, empirical, ensembles,
+               gp_checks, kernels, linearization, models, notebook, paths, plotting, spectral,
+               stats, training, width_convergence)
+
+# networks
+from .activations import ACTIVATIONS, Activation, get_activation
 from .models import MLP
+
+# infinite-width kernels
+from .kernels import (FiniteWidthLaw, Kernels, LayerKernels, analytic_kernel_fn, analytic_kernels,
+                      finite_width_law, one_hidden_layer_excess_kurtosis, relu_excess_kurtosis,
+                      relu_kurtosis_standard_error, relu_output_moments)
+from .spectral import (Certificate, ReluCircleSpectra, analytic_circle_spectra, angle_error,
+                       certificate_claim, certificate_report, certificate_summary, certify,
+                       circle_spectrum, circle_spectrum_claims, circle_spectrum_error,
+                       closed_form_deviation, correlation_error, deciding_certificate,
+                       entrywise_error, harmonic_dimension, kernel_circle_spectrum,
+                       kernel_error_bound, ntk_certificate, ntk_certificates, polynomial_ranks,
+                       rank_claim, relu_circle_coefficients, relu_circle_fft_coefficients,
+                       relu_circle_spectra)
+
+# empirical kernels
+from .empirical import (MonteCarloKernels, empirical_ntk, monte_carlo_kernels, network_kernel_fn,
+                        network_kernels, readout_kernel, sample_outputs_at_init)
+
+# closed-form dynamics
+from .dynamics import (GaussianPrediction, JointGaussian, KernelBlocks, Prediction,
+                       analytic_stability_bound, check_learning_rate, fit_rate_scale,
+                       flatten_output_kernel, flow_vs_gd_shift, gd_decay_rates, gd_gaussian,
+                       gp_prediction, gradient_descent_predict, gradient_flow_predict,
+                       kernel_blocks, kernel_eigendecomposition, linearized_gd_predict,
+                       max_learning_rate, nngp_readout_predict, ntk_gp_predict, rayleigh_quotients,
+                       residual_projections)
+
+# training
+from .training import (NTKChange, TrainingRecord, train_full_batch, train_network,
+                       train_ntk_change, width_scaled_learning_rate)
+from .ensembles import (CircleStudy, EnsembleGPStudy, EnsembleRecord, circle_study,
+                        ensemble_gp_study, ensemble_members, ensemble_variants,
+                        figure_circle_curves, figure_ensemble_bands, figure_gaps,
+                        linearized_ensemble, member_seeds, readout_trained_members, train_ensemble,
+                        trained_curves, width_ensembles)
+
+# the experiments of single notebooks, too large for a cell (02, 04, 05)
+from .width_convergence import (InitConvergence, KernelBundles, LayerwiseConsistency, PooledMean,
+                                StandardParameterisation, TrainingStability, WidthConvergence,
+                                figure_init_convergence, figure_kernel_bundles, figure_pooled_mean,
+                                figure_standard_parameterisation, figure_training_stability,
+                                interval_upper_end)
+from .eigendirections import (EarlyStopping, EigendirectionExperiment, Figure3Study,
+                              InitialKernelLimit, KernelGrowth, RateStudy, SnapshotRun, Spectrum,
+                              bound_args, collect_metrics, figure_3, figure_early_stopping,
+                              figure_kernel_growth, figure_limit, figure_principal_components,
+                              figure_rates, plot_early_stopping, plot_figure3, plot_kernel_growth,
+                              plot_limit, plot_principal_components, plot_rates, print_and_save)
+from .linearization import (WidthStudy, linearization_runs, mean_accuracies, per_width,
+                            scale_change, scaled_accuracy_gap, scaled_gap,
+                            train_with_linearization, width_study)
+
+# statistics
+from .stats import (BootstrapResult, CovarianceCheck, InverseWidthBias, LogRatio, MaxZTest,
+                    MeanTest, MomentEstimates, PooledWidthMean, SlopeFit, WidthLimit, add_jitter,
+                    bonferroni_quantile, bootstrap_ci, bootstrap_loglog_slope,
+                    classification_accuracy, covariance_check, decay_rate, excess_kurtosis,
+                    interval_half_width, inverse_width_bias, inverse_width_limit, ks_normal,
+                    log_mean_ratio, loglog_slope, loglog_slope_t, max_abs_z, max_ratio_deviation,
+                    max_z_test, mean_abs_log_ratio, mean_max_deviation, mean_test, mmd2_blocks,
+                    mmd2_unbiased, mmd_permutation_test, moment_estimates, pooled_width_mean,
+                    power_law_with_correction, projection_ratio, relative_frobenius_error,
+                    relative_gap, sample_gaussian)
+from .gp_checks import (CurveCalibration, EnsembleComparison, EnsembleReport, EnsembleWidthStudy,
+                        GapRatioCheck, LimitBands, MeanProjection, MomentStudy, PooledVariance,
+                        band_fraction, band_fraction_interval, compare_ensemble_to_gaussian,
+                        curve_calibration, curve_pit_distance, ensemble_report,
+                        ensemble_width_study, gap_jackknife, gap_noise_floor, gap_ratio_check,
+                        gap_ratio_null, gaps_to, limit_bands, mean_projection, mmd_against_gp,
+                        moment_study, pit_distance, pit_distance_null, pit_values,
+                        pooled_variance_ratio, prior_metrics, sample_prior)
+
+# claims and the notebook context
+from .claims import Claim, ClaimSet, cells_by_depth, load_results, relative_resolution, verdict_line
+from .notebook import Notebook, Timer, resolve_profile, select_device, stream_seed
+
+# figures
+from .plotting import (HATCHES, LAYOUT_KEY, OKABE_ITO, band_plot, bound_legend, certificate_panel,
+                       circle_curve_panels, covariance_panel, curve_bundles, eigenvalue_panel,
+                       eigenvalue_panels, ensemble_band_panels, exponent_panel, gap_panels,
+                       house_style, layout_problems, layout_report, legend_outside,
+                       linearization_panels, loglog_fits_panel, loglog_with_fit, mean_test_panel,
+                       mmd_panel, moment_panels, percentile_band, plot_above_bound,
+                       positive_errorbar, qq_panels, qq_plot, relu_spectrum_panels, save_figure,
+                       slope_panel, spectrum_panel, use_house_style, width_ticks)
+
+# data and files
+from .data import (BinaryLineTask, LabelledData, MMDReference, circle, circle_grid,
+                   digits_line_task, gaussian_inputs, load_cifar10, load_digits, load_mnist,
+                   matthews_mmd_cells, matthews_mmd_reference, normalize_to_sphere, one_hot_split,
+                   random_split, require_on_sphere, sphere_uniform)
 from .paths import figures_dir, results_dir
-from .plotting import band_plot, house_style, loglog_with_fit, qq_plot, save_figure, use_house_style
-from .stats import (
-    BootstrapResult,
-    SlopeFit,
-    bootstrap_ci,
-    excess_kurtosis,
-    ks_normal,
-    loglog_slope,
-    mmd2_unbiased,
-    mmd_permutation_test,
-    relative_frobenius_error,
-)
-from .training import TrainingRecord, train_full_batch
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ACTIVATIONS", "GaussianPrediction", "Kernels", "LayerKernels", "MLP", "MonteCarloKernels",
-    "Prediction", "TrainingRecord", "analytic_kernels", "check_learning_rate", "data",
-    "dynamics", "empirical", "empirical_ntk", "get_activation", "gradient_descent_predict",
-    "gradient_flow_predict", "kernel_eigendecomposition", "kernels", "max_learning_rate",
-    "models", "monte_carlo_kernels", "sample_outputs_at_init", "nngp_readout_predict", "ntk_gp_predict",
-    "residual_projections", "train_full_batch", "train_ensemble", "readout_kernel", "EnsembleRecord", "ensembles", "linearized_ensemble",
-    "network_kernels", "gp_checks", "ensemble_variants", "network_kernel_fn", "analytic_kernel_fn",
-    "gp_prediction", "kernel_blocks", "KernelBlocks", "training", "activations",
-    "Claim", "ClaimSet", "load_results", "claims", "paths", "plotting", "stats",
-    "figures_dir", "results_dir", "band_plot", "house_style", "loglog_with_fit", "save_figure",
-    "use_house_style", "qq_plot", "profiles", "BootstrapResult", "SlopeFit", "bootstrap_ci", "excess_kurtosis",
-    "ks_normal", "loglog_slope", "mmd2_unbiased", "mmd_permutation_test", "relative_frobenius_error",
-    "spectral",
-]
+__all__ = sorted(name for name in dir() if not name.startswith("_"))

@@ -30,6 +30,8 @@ class Activation:
         derivative: φ', elementwise (for relu the step function, 0 at 0, as autograd gives).
         polynomial_degree: degree p if φ is a polynomial (the NTK is then degenerate, see
             Jacot et al. 2018, Prop. 2), else ``None``.
+        both: optional x -> (φ(x), φ'(x)) that shares work between the two; ``None`` means
+            ``fn`` and ``derivative`` are called separately (see ``fn_and_derivative``).
     """
 
     name: str
@@ -39,7 +41,16 @@ class Activation:
     both: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None
 
     def fn_and_derivative(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(φ(x), φ'(x)), sharing the expensive special-function evaluations where possible."""
+        """Evaluate φ and φ' together.
+
+        Shares the expensive special-function evaluations where possible (tanh, gelu).
+
+        Args:
+            x: pre-activations, a tensor of any shape and dtype.
+
+        Returns:
+            ``(φ(x), φ'(x))``, two tensors of ``x``'s shape and dtype.
+        """
         return self.both(x) if self.both is not None else (self.fn(x), self.derivative(x))
 
 
@@ -89,5 +100,16 @@ ACTIVATIONS: dict[str, Activation] = {
 
 
 def get_activation(name: str) -> Activation:
-    """Look up an activation by name; ``ValueError`` lists the allowed names."""
+    """Look up an activation by name.
+
+    Args:
+        name: registry key, one of ``ACTIVATIONS`` (relu, erf, tanh, gelu, identity, square,
+            cube).
+
+    Returns:
+        The registered ``Activation``.
+
+    Raises:
+        ValueError: unknown ``name``; the message lists the allowed names.
+    """
     return ACTIVATIONS[choice("activation", name, tuple(ACTIVATIONS))]

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _validation as check
 from .paths import atomic_write_bytes, results_dir
 
 __all__ = ["Claim", "ClaimSet", "relative_resolution", "verdict_line", "PASS", "FAIL", "NOT_ASSESSED", "PROFILES", "load_results", "to_jsonable"]
@@ -96,13 +97,21 @@ def relative_resolution(passes: Callable[[float], bool], *, max_error: float = 1
                         smallest: float = 1e-6, rtol: float = 0.01) -> float:
     """The smallest relative error of a prediction that turns a claim into FAIL.
 
-    ``passes(s)``: the claim's check re-evaluated with the prediction multiplied by ``s``
-    (``passes(1.0)`` is the claim's verdict on this run). Returns the smallest ``δ`` in
-    ``[smallest, max_error]`` with ``passes(1 + δ)`` or ``passes(1 − δ)`` False: a scan on a
-    doubling grid finds the first failing bracket, bisection refines it to ``rtol`` relative
-    precision (the result errs on the large side). ``0.0`` if the claim already fails,
-    ``inf`` if no error up to ``max_error`` flips it. No data are re-drawn: only the check
-    is repeated.
+    A scan on a doubling grid finds the first failing bracket, bisection refines it to
+    ``rtol`` relative precision (the result errs on the large side). No data are re-drawn:
+    only the check is repeated.
+
+    Args:
+        passes: ``passes(s)`` is the claim's check re-evaluated with the prediction multiplied
+            by ``s`` (``passes(1.0)`` is the claim's verdict on this run).
+        max_error: the largest relative error tried.
+        smallest: the first relative error tried.
+        rtol: relative precision of the bisection.
+
+    Returns:
+        The smallest ``δ`` in ``[smallest, max_error]`` with ``passes(1 + δ)`` or
+        ``passes(1 − δ)`` False; ``0.0`` if the claim already fails, ``inf`` if no error up to
+        ``max_error`` flips it.
     """
     if not passes(1.0):
         return 0.0
@@ -135,30 +144,30 @@ def _stated_or_bisected(ok: bool, passes: Callable[[float], bool] | None, resolu
 
 
 def _digits(digits: Any) -> int:
-    if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) or not 1 <= digits <= 17:
-        raise ValueError(f"digits must be an integer in [1, 17], got {digits!r}")
-    return int(digits)
+    return check.int_in_range("digits", digits, 1, 17)
 
 
 def _real(name: str, value: Any) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return out
+    return check.finite_float(name, value)
 
 
 @dataclass(frozen=True)
 class Claim:
     """One checked prediction.
 
-    name: short description ("NTK error slope vs width"); paper: source with equation/figure
-    ("Jacot et al. 2018, Fig. 1"); expected: the prediction as text ("-0.5 ± 0.15", "< 0.05");
-    measured: this run's value (float, NaN allowed, or None); tolerance: how the comparison is
-    made; status: "PASS" | "FAIL" | "NOT ASSESSED"; reason: why it is NOT ASSESSED (or why it
-    failed without a comparison, e.g. a NaN); digits: significant digits used for display.
+    Attributes:
+        name: short description ("NTK error slope vs width").
+        paper: source with equation/figure ("Jacot et al. 2018, Fig. 1").
+        expected: the prediction as text ("-0.5 ± 0.15", "< 0.05").
+        measured: this run's value (float, NaN allowed, or None).
+        tolerance: how the comparison is made.
+        status: "PASS" | "FAIL" | "NOT ASSESSED".
+        reason: why it is NOT ASSESSED (or why it failed without a comparison, e.g. a NaN).
+        digits: significant digits used for display.
+        resolution: the smallest change that would flip the claim, in the sense of
+            ``resolution_kind`` (see ``resolution_text``), or None.
+        resolution_kind: None, "relative", "interval", "bound" or "exact".
+        alpha: the false-failure probability under the prediction, if statistical.
     """
 
     name: str
@@ -177,10 +186,13 @@ class Claim:
     def resolution_text(self) -> str:
         """What the table shows in its ``resolution`` column.
 
-        ``relative``: the smallest relative error of the prediction that would flip the claim
-        ("±2.1 %"); ``interval``: the half-width of the measured value's interval ("±0.063");
-        ``bound``: the claim would flip if the measured value crossed this ("< 3.2e-05");
-        ``exact``: an exact (integer / identity) comparison; None: not stated.
+        Returns:
+            By ``resolution_kind``: ``relative``, the smallest relative error of the
+            prediction that would flip the claim ("±2.1 %", "> 100 %" if none does);
+            ``interval``, the half-width of the measured value's interval ("±0.063");
+            ``bound``, the claim would flip if the measured value crossed this
+            ("< 3.2e-05"); ``exact``, an exact (integer / identity) comparison ("exact");
+            None (or no value): not stated ("—").
         """
         r, kind = self.resolution, self.resolution_kind
         if kind is None:
@@ -199,16 +211,25 @@ class Claim:
 
     @property
     def measured_text(self) -> str:
-        """``measured`` rounded to ``digits`` significant digits (what the table shows)."""
+        """What the table shows in its ``measured`` column.
+
+        Returns:
+            ``measured`` rounded to ``digits`` significant digits ("—" for None).
+        """
         return _fmt(self.measured, self.digits)
 
     @property
     def passed(self) -> bool:
+        """True iff ``status`` is PASS."""
         return self.status == PASS
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict of the fields plus ``measured_text``; ``measured`` may be NaN (the JSON
-        writer replaces non-finite floats by null and records them)."""
+        """Convert to a plain dict.
+
+        Returns:
+            The fields plus ``measured_text`` and ``resolution_text``; ``measured`` may be NaN
+            (the JSON writer replaces non-finite floats by null and records them).
+        """
         out = dataclasses.asdict(self)
         out["measured_text"] = self.measured_text
         out["resolution_text"] = self.resolution_text
@@ -218,11 +239,18 @@ class Claim:
 class ClaimSet:
     """The claims of one notebook run.
 
-    ``notebook``: the notebook's stem, e.g. ``"01_gp_at_initialization"`` (letters, digits,
-    ``_ . -``; it names ``results/<notebook>.json``). ``profile``: one of ``PROFILES``.
-    ``assess``: judge the claims (default: every profile but ``smoke``); when False each claim
-    is still computed and shown but recorded as NOT ASSESSED, with the status it would have had.
     Claim names must be unique within a set.
+
+    Args:
+        notebook: the notebook's stem, e.g. ``"01_gp_at_initialization"`` (letters, digits,
+            ``_ . -``; it names ``results/<notebook>.json``).
+        profile: one of ``PROFILES``.
+        assess: judge the claims (default: every profile but ``smoke``); when False each claim
+            is still computed and shown but recorded as NOT ASSESSED, with the status it would
+            have had.
+
+    Raises:
+        ValueError: a ``notebook`` that is not a file stem, or an unknown ``profile``.
     """
 
     def __init__(self, notebook: str, profile: str, *, assess: bool | None = None) -> None:
@@ -243,6 +271,7 @@ class ClaimSet:
     # ------------------------------------------------------------------ container protocol
     @property
     def claims(self) -> tuple[Claim, ...]:
+        """The claims so far, in the order they were added."""
         return tuple(self._claims)
 
     def __len__(self) -> int:
@@ -302,12 +331,30 @@ class ClaimSet:
     def within(self, name: str, paper: str, measured: Any, expected: float, tol: float,
                digits: int = 3, *, interval: tuple[float, float] | None = None,
                alpha: float | None = None) -> Claim:
-        """PASS iff ``|measured − expected| ≤ tol`` (and measured is finite).
+        """Add a claim that PASSes iff ``|measured − expected| ≤ tol`` (and measured is finite).
 
-        Resolution: with ``interval`` (the measured value's confidence interval, e.g. a fitted
-        slope's) its half-width; otherwise, for ``expected ≠ 0``, the smallest relative error
-        of ``expected`` that flips the claim (``|measured − (1±δ)·expected| > tol``).
-        ``alpha``: the claim's false-failure probability under the prediction, if statistical.
+        Resolution: with ``interval`` its half-width; otherwise, for ``expected ≠ 0``, the
+        smallest relative error of ``expected`` that flips the claim
+        (``|measured − (1±δ)·expected| > tol``); for ``expected = 0``, ``tol`` as a bound.
+
+        Args:
+            name: the claim's short description (unique within the set).
+            paper: its source, with equation/figure.
+            measured: this run's value (a Python/NumPy/torch scalar; NaN/Inf FAILs).
+            expected: the predicted value.
+            tol: the allowed absolute deviation, >= 0.
+            digits: significant digits shown (1…17).
+            interval: the measured value's confidence interval ``(low, high)``, e.g. a fitted
+                slope's.
+            alpha: the claim's false-failure probability under the prediction, if statistical.
+
+        Returns:
+            The recorded ``Claim``.
+
+        Raises:
+            ValueError: ``measured`` None or not a scalar, non-finite ``expected``/``tol``,
+                ``tol`` < 0, a reversed ``interval``, a duplicate or empty name, or a bad
+                ``digits``/``alpha``.
         """
         digits = _digits(digits)
         exp = _real("expected", expected)
@@ -335,12 +382,28 @@ class ClaimSet:
 
     def slope(self, name: str, paper: str, fit: Any, expected: float, *, tol: float = 0.0,
               alpha: float, digits: int = 2) -> Claim:
-        """A fitted exponent (``ntkutils.stats.SlopeFit``-like: ``slope``, ``ci_low``, ``ci_high``).
+        """Add a claim on a fitted exponent.
 
-        PASS iff ``expected`` lies in the fit's interval widened by ``tol`` on both sides
-        (``tol``: a stated systematic allowance, e.g. a bounded finite-size tilt; 0 means the
-        interval alone decides). Resolution: the interval's half-width. ``alpha``: the
-        interval's miscoverage (e.g. 0.05 for a 95 % interval, or its Bonferroni share).
+        PASS iff ``expected`` lies in the fit's interval widened by ``tol`` on both sides; a
+        non-finite slope or interval FAILs. Resolution: the interval's half-width.
+
+        Args:
+            name: the claim's short description (unique within the set).
+            paper: its source, with equation/figure.
+            fit: a ``ntkutils.stats.SlopeFit``-like object (``slope``, ``ci_low``, ``ci_high``).
+            expected: the predicted exponent.
+            tol: a stated systematic allowance, >= 0 (e.g. a bounded finite-size tilt; 0 means
+                the interval alone decides).
+            alpha: the interval's miscoverage (e.g. 0.05 for a 95 % interval, or its Bonferroni
+                share).
+            digits: significant digits shown.
+
+        Returns:
+            The recorded ``Claim``.
+
+        Raises:
+            ValueError: ``fit`` without slope/ci_low/ci_high, non-finite ``expected``/``tol``,
+                ``tol`` < 0, a duplicate or empty name, or a bad ``digits``/``alpha``.
         """
         slope_value = _measured(getattr(fit, "slope", None))
         lo, hi = (_measured(getattr(fit, k, None)) for k in ("ci_low", "ci_high"))
@@ -364,12 +427,29 @@ class ClaimSet:
     def less_than(self, name: str, paper: str, measured: Any, bound: float, digits: int = 3, *,
                   prediction: Callable[[float], Any] | None = None, alpha: float | None = None,
                   resolution: float | None = None, resolution_kind: str | None = None) -> Claim:
-        """PASS iff ``measured < bound`` (strict; measured finite).
+        """Add a claim that PASSes iff ``measured < bound`` (strict; measured finite).
 
-        ``prediction``: the measured statistic recomputed with the claim's prediction scaled
-        by a factor (``prediction(1.0)`` is ``measured``); the resolution is then the smallest
-        relative error of the prediction that flips the claim (``relative_resolution``).
-        Otherwise ``resolution``/``resolution_kind`` may be stated directly.
+        Args:
+            name: the claim's short description (unique within the set).
+            paper: its source, with equation/figure.
+            measured: this run's value (a scalar; NaN/Inf FAILs).
+            bound: the strict upper bound.
+            digits: significant digits shown.
+            prediction: the measured statistic recomputed with the claim's prediction scaled
+                by a factor (``prediction(1.0)`` is ``measured``); the resolution is then the
+                smallest relative error of the prediction that flips the claim
+                (``relative_resolution``).
+            alpha: the claim's false-failure probability under the prediction, if statistical.
+            resolution: stated directly instead of ``prediction``.
+            resolution_kind: the kind of a stated ``resolution`` (see ``Claim``).
+
+        Returns:
+            The recorded ``Claim``.
+
+        Raises:
+            ValueError: ``measured`` None or not a scalar, a non-finite ``bound``, both
+                ``prediction`` and ``resolution``, a ``resolution`` without its kind, a
+                duplicate or empty name, or a bad ``digits``/``alpha``.
         """
         return self._bound(name, paper, measured, bound, digits, below=True, prediction=prediction,
                            alpha=alpha, resolution=resolution, resolution_kind=resolution_kind)
@@ -377,7 +457,19 @@ class ClaimSet:
     def greater_than(self, name: str, paper: str, measured: Any, bound: float, digits: int = 3, *,
                      prediction: Callable[[float], Any] | None = None, alpha: float | None = None,
                      resolution: float | None = None, resolution_kind: str | None = None) -> Claim:
-        """PASS iff ``measured > bound`` (strict; measured finite). See ``less_than``."""
+        """Add a claim that PASSes iff ``measured > bound`` (strict; measured finite).
+
+        Args:
+            name, paper, measured, digits, prediction, alpha, resolution, resolution_kind:
+                as in ``less_than``.
+            bound: the strict lower bound.
+
+        Returns:
+            The recorded ``Claim``.
+
+        Raises:
+            ValueError: as ``less_than``.
+        """
         return self._bound(name, paper, measured, bound, digits, below=False, prediction=prediction,
                            alpha=alpha, resolution=resolution, resolution_kind=resolution_kind)
 
@@ -408,12 +500,30 @@ class ClaimSet:
               digits: int = 3, tolerance: str = "", *,
               prediction: Callable[[float], bool] | None = None, alpha: float | None = None,
               resolution: float | None = None, resolution_kind: str | None = None) -> Claim:
-        """Generic claim whose pass/fail the caller decided (``passed``: a bool).
+        """Add a generic claim whose pass/fail the caller decided.
 
-        ``measured`` may be None (e.g. a yes/no property); a non-finite measured value FAILs
-        even when ``passed`` is True. ``prediction``: the pass/fail decision re-evaluated with
-        the prediction scaled by a factor (``prediction(1.0) == passed``), which gives the
-        relative resolution; or state ``resolution``/``resolution_kind`` (e.g. ``"exact"``).
+        Args:
+            name: the claim's short description (unique within the set).
+            paper: its source, with equation/figure.
+            passed: the caller's verdict, a bool.
+            measured: this run's value, or None (e.g. a yes/no property); a non-finite measured
+                value FAILs even when ``passed`` is True.
+            expected_text: the prediction as text (non-empty).
+            digits: significant digits shown.
+            tolerance: how the comparison is made (text).
+            prediction: the pass/fail decision re-evaluated with the prediction scaled by a
+                factor (``prediction(1.0) == passed``), which gives the relative resolution.
+            alpha: the claim's false-failure probability under the prediction, if statistical.
+            resolution: stated directly instead of ``prediction``.
+            resolution_kind: the kind of a stated ``resolution`` (e.g. ``"exact"``).
+
+        Returns:
+            The recorded ``Claim``.
+
+        Raises:
+            ValueError: ``passed`` not a bool, an empty ``expected_text``, both ``prediction``
+                and ``resolution``, a ``resolution`` without its kind, a duplicate or empty
+                name, or a bad ``digits``/``alpha``.
         """
         if not isinstance(passed, (bool, np.bool_)):
             raise ValueError(f"passed must be a bool, got {passed!r}")
@@ -430,7 +540,22 @@ class ClaimSet:
 
     def not_assessed(self, name: str, paper: str, reason: str, *, measured: Any = None,
                      expected: str = "", digits: int = 3) -> Claim:
-        """Record a claim that this run cannot judge (e.g. ``smoke`` profile), with why."""
+        """Record a claim that this run cannot judge (e.g. ``smoke`` profile), with why.
+
+        Args:
+            name: the claim's short description (unique within the set).
+            paper: its source, with equation/figure.
+            reason: why it cannot be judged (non-empty).
+            measured: a value to show, or None.
+            expected: the prediction as text.
+            digits: significant digits shown.
+
+        Returns:
+            The recorded NOT ASSESSED ``Claim``.
+
+        Raises:
+            ValueError: an empty ``reason``, a duplicate or empty name, or a bad ``digits``.
+        """
         if not isinstance(reason, str) or not reason.strip():
             raise ValueError(f"reason must be a non-empty string, got {reason!r}")
         return self._add(name, paper, expected, _measured(measured), "", NOT_ASSESSED, reason, digits)
@@ -443,24 +568,35 @@ class ClaimSet:
 
     @property
     def failed(self) -> tuple[Claim, ...]:
+        """The claims that FAILed, in order."""
         return tuple(c for c in self._claims if c.status == FAIL)
 
     @property
     def family_alpha(self) -> float:
-        """Bound on the probability that at least one claim FAILs although every prediction
-        holds: the sum of the claims' stated ``alpha`` (Bonferroni). Meaningful only when every
-        claim states one (the table says so otherwise)."""
+        """Bound on the probability that at least one claim FAILs although every prediction holds.
+
+        The sum of the claims' stated ``alpha`` (Bonferroni). Meaningful only when every claim
+        states one (the table says so otherwise).
+        """
         return float(sum(c.alpha for c in self._claims if c.alpha is not None))
 
     def counts(self) -> dict[str, int]:
+        """Count the claims by status.
+
+        Returns:
+            ``{"PASS": n, "FAIL": n, "NOT ASSESSED": n}``.
+        """
         return {s: sum(c.status == s for c in self._claims) for s in STATUSES}
 
     def table(self) -> str:
-        """Fixed-width plain-text table: claim | paper | expected | measured | resolution | α |
-        status [| note], then a totals line with the family-wise α.
+        """Render the claims as a fixed-width plain-text table.
 
         Numbers are rounded to each claim's ``digits`` significant digits; the ``note`` column
         (NOT ASSESSED reasons, non-finite values) appears only when some claim has one.
+
+        Returns:
+            The table: claim | paper | expected | measured | resolution | α | status [| note],
+            then a totals line with the family-wise α.
         """
         header = ["claim", "paper", "expected", "measured", "resolution", "α", "status"]
         rows = [[c.name, c.paper, c.expected, c.measured_text, c.resolution_text,
@@ -488,7 +624,22 @@ class ClaimSet:
     # ------------------------------------------------------------------ results file
     def to_dict(self, metrics: Mapping[str, Any], parameters: Mapping[str, Any], *,
                 wall_time_s: float, seed: int, device: Any) -> dict[str, Any]:
-        """The JSON body of ``write`` (before non-finite floats are replaced)."""
+        """The JSON body of ``write`` (before non-finite floats are replaced).
+
+        Args:
+            metrics: the run's metrics.
+            parameters: the run's parameters.
+            wall_time_s: wall time in seconds, >= 0 (rounded to ms).
+            seed: the run's integer seed.
+            device: where it ran (stored as ``str``).
+
+        Returns:
+            The body as a dict (see ``write`` for its keys).
+
+        Raises:
+            ValueError: a non-integer ``seed``, a negative or non-finite ``wall_time_s``, or
+                ``metrics``/``parameters`` that are not mappings.
+        """
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise ValueError(f"seed must be an integer, got {seed!r}")
         wall = _real("wall_time_s", wall_time_s)
@@ -526,8 +677,17 @@ class ClaimSet:
         run used the pins) and ``nonfinite`` — a map from the JSON path of every NaN/±Inf float to
         "nan"/"inf"/"-inf" (those values are stored as null). Keys sorted, indent 2, UTF-8,
         trailing newline, no timestamp. Metrics/parameters may hold NumPy/torch scalars and
-        arrays, tuples, Paths and dataclasses (e.g. ``SlopeFit``); anything else raises
-        ``TypeError`` naming the path.
+        arrays, tuples, Paths and dataclasses (e.g. ``SlopeFit``).
+
+        Args:
+            metrics, parameters, wall_time_s, seed, device: as in ``to_dict``.
+
+        Returns:
+            The path written.
+
+        Raises:
+            TypeError: a value that cannot be stored, naming its JSON path.
+            ValueError: as ``to_dict``.
         """
         body = self.to_dict(metrics, parameters, wall_time_s=wall_time_s, seed=seed, device=device)
         nonfinite: dict[str, str] = {}
@@ -536,11 +696,65 @@ class ClaimSet:
         text = json.dumps(safe, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
         return atomic_write_bytes(results_dir() / f"{self.notebook}.json", (text + "\n").encode("utf-8"))
 
+    def max_z(self, name: str, paper: str, test: Any, *, reason: str | None = None,
+              digits: int = 2) -> Claim | None:
+        """A cell-by-cell z-test: PASS iff max_k |z_k| < the Bonferroni quantile (rounded to 2 decimals).
+
+        ``test``: a ``stats.MaxZTest``-like object (``measured``, ``statistic``, ``threshold``,
+        ``alpha``, ``at_scale(s)``); the claim is named ``"<name> (max |z|, K cells)"`` and its
+        resolution is the smallest relative error of the predictions (all scaled by ``1 ± δ``)
+        that flips it. With no cell (``test`` None or K = 0) the claim is recorded as NOT
+        ASSESSED under ``name`` with ``reason``, or not recorded at all when ``reason`` is None.
+
+        Args:
+            name, paper: the claim's name stem and source.
+            test: the z-test, or None.
+            reason: why the claim cannot be judged when there is no cell.
+            digits: significant digits of the measured value.
+
+        Returns:
+            The ``Claim``, or None when nothing was recorded.
+
+        Raises:
+            ValueError: as ``less_than`` / ``not_assessed``.
+        """
+        k = 0 if test is None else len(test.measured)
+        if k == 0:
+            return None if reason is None else self.not_assessed(name, paper, reason)
+        return self.less_than(f"{name} (max |z|, {k} cells)", paper, test.statistic,
+                              round(test.threshold, 2), digits=digits, alpha=test.alpha,
+                              prediction=test.at_scale)
+
+    def slope_or_not_assessed(self, name: str, paper: str, fit: Any, expected: float, *,
+                              alpha: float, reason: str, digits: int = 2) -> Claim:
+        """Add a ``slope`` claim, or a NOT ASSESSED one when nothing could be fitted.
+
+        Args:
+            name, paper, expected, alpha, digits: as in ``slope``.
+            fit: the fit, or None (nothing could be fitted).
+            reason: why the claim is NOT ASSESSED when ``fit`` is None.
+
+        Returns:
+            ``slope(name, paper, fit, expected, alpha=alpha, digits=digits)``, or
+            ``not_assessed(name, paper, reason)`` when ``fit`` is None.
+
+        Raises:
+            ValueError: as ``slope`` / ``not_assessed``.
+        """
+        if fit is None:
+            return self.not_assessed(name, paper, reason)
+        return self.slope(name, paper, fit, expected, alpha=alpha, digits=digits)
+
 
 def verdict_line(counts: Mapping[str, Mapping[str, int]]) -> str:
-    """One line over several notebooks: ``counts`` maps a notebook stem to its status counts.
+    """Summarise the claims of several notebooks in one line.
 
-    E.g. "Verdict: 38 claims PASS, 1 FAIL (04), 3 NOT ASSESSED (04, 06)".
+    Args:
+        counts: maps a notebook stem to its status counts (``ClaimSet.counts()``).
+
+    Returns:
+        E.g. "Verdict: 38 claims PASS, 1 FAIL (04), 3 NOT ASSESSED (04, 06)" (notebooks named
+        by the stem's prefix before the first ``_``).
     """
     total = {s: sum(int(c.get(s, 0)) for c in counts.values()) for s in STATUSES}
 
@@ -571,10 +785,20 @@ def _pin_differences() -> dict[str, dict[str, str | None]] | None:
 
 def versions_differing_from_pins(versions: Mapping[str, str | None],
                                  requirements: str | Path) -> dict[str, dict[str, str | None]]:
-    """``{package: {"ran": version, "pinned": pin}}`` for every package of ``versions`` whose
-    ``name==pin`` line in ``requirements`` (a pip requirements file) differs (a local build tag
-    such as ``+cpu`` or ``+cu130`` is ignored). A results file written under other versions than
-    the pins (e.g. a GPU machine with its own torch) must say so; empty when all agree."""
+    """The packages whose versions differ from the pins of a requirements file.
+
+    A results file written under other versions than the pins (e.g. a GPU machine with its own
+    torch) must say so.
+
+    Args:
+        versions: ``{package: version or None}`` (as ``_versions()``).
+        requirements: a pip requirements file with ``name==pin`` lines.
+
+    Returns:
+        ``{package: {"ran": version, "pinned": pin}}`` for every package of ``versions`` whose
+        pin differs (a local build tag such as ``+cpu`` or ``+cu130`` is ignored); empty when
+        all agree.
+    """
     pins: dict[str, str] = {}
     for line in Path(requirements).read_text(encoding="utf-8").splitlines():
         name, sep, pin = line.split("#", 1)[0].strip().partition("==")
@@ -595,6 +819,17 @@ def to_jsonable(obj: Any, *, nonfinite: dict[str, str] | None = None, path: str 
     ``Path`` and plain scalars are converted recursively. Non-finite floats become ``None``
     and, if ``nonfinite`` is given, are recorded there as ``{json_path: "nan" | "inf" | "-inf"}``
     (paths look like ``$.metrics.slope`` / ``$.claims[2].measured``).
+
+    Args:
+        obj: the value to convert.
+        nonfinite: if given, collects the JSON paths of non-finite floats.
+        path: the JSON path of ``obj``.
+
+    Returns:
+        ``obj`` as JSON-safe Python values.
+
+    Raises:
+        TypeError: a complex value or any other unsupported type, naming its path.
     """
     if obj is None or isinstance(obj, (bool, str)):
         return obj
@@ -629,9 +864,43 @@ def to_jsonable(obj: Any, *, nonfinite: dict[str, str] | None = None, path: str 
 
 
 def load_results(notebook: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a results file: a notebook stem (looked up in ``results_dir()``) or a path."""
+    """Read a results file.
+
+    Args:
+        notebook: a notebook stem (looked up in ``results_dir()``) or a path to a ``.json``.
+
+    Returns:
+        The parsed JSON body.
+
+    Raises:
+        FileNotFoundError: no such results file.
+    """
     path = Path(notebook)
     if path.suffix != ".json":
         path = results_dir() / f"{notebook}.json"
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def cells_by_depth(texts: Mapping[tuple[int, int], str], prefix: str = "") -> str:
+    """Printed per-cell values, one line per depth: ``"L=2: <prefix>n=1: <text>, n=2: <text>"``.
+
+    Args:
+        texts: ``{(L, n): formatted value}``, in the order to print (depths grouped).
+        prefix: text after ``"L=<L>: "``.
+
+    Returns:
+        The lines joined by newlines ("" when ``texts`` is empty).
+
+    Raises:
+        ValueError: a key that is not an (L, n) pair.
+    """
+    if any(not (isinstance(k, tuple) and len(k) == 2) for k in texts):
+        raise ValueError(f"texts must be keyed by (L, n) pairs, got keys {list(texts)!r}")
+    rows: dict[Any, list[str]] = {}
+    for (L, n), text in texts.items():
+        rows.setdefault(L, []).append(f"n={n}: {text}")
+    return "\n".join(f"L={L}: {prefix}" + ", ".join(parts) for L, parts in rows.items())
+
+
+__all__ += ["cells_by_depth"]

@@ -6,20 +6,29 @@
                   [--claims-may-fail]
     ntk-repro report [--readme README.md] [--results-dir DIR] [--figures-dir DIR]
 
-Every name and ``-p`` value is checked before the first kernel starts. ``run`` prints a summary
-table and exits with 0 iff every notebook ran and no claim failed (1 otherwise; with
+Every name and ``-p`` value is checked before the first kernel starts; ``list`` shows each
+notebook's knobs (its ``parameters`` cell), which are what ``-p`` accepts. ``run`` prints a
+summary table and exits with 0 iff every notebook ran and no claim failed (1 otherwise; with
 ``--claims-may-fail``, 0 iff every notebook ran, FAILed claims being results); usage errors
 exit with 2. ``python -m ntkutils`` is the same command.
+
+Examples::
+
+    ntk-repro run 02 --profile smoke -p depth=3 -p activation=erf
+    ntk-repro run 01 -p 'widths=[64,128]' -p seed=1
+    ntk-repro run --profile default --store --claims-may-fail    # make reproduce
+    ntk-repro report --readme README.md
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import runner
+from ._progress import progress_enabled
 from .claims import PROFILES
 from .paths import repo_root
 
@@ -29,7 +38,11 @@ PROG = "ntk-repro"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with the ``list``, ``run`` and ``report`` sub-commands."""
+    """The argument parser with the ``list``, ``run`` and ``report`` sub-commands.
+
+    Returns:
+        The ``ntk-repro`` parser.
+    """
     parser = argparse.ArgumentParser(
         prog=PROG, description="Run the NTK reproduction notebooks and check their claims.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -43,8 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="smoke (seconds), default (what the repository stores), paper (the "
                           "paper's sizes); default: default")
     run.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a notebook parameter (repeatable), e.g. -p width=512 "
-                          "-p 'widths=[64,128]' -p activation=erf")
+                     help="override a notebook parameter (repeatable; `ntk-repro list` shows "
+                          "each notebook's), e.g. -p depth=3 -p activation=erf "
+                          "-p 'widths=[64,128]' -p seed=1")
     run.add_argument("--output-dir", type=Path, default=None,
                      help="where executed notebooks go (default: <repo>/outputs)")
     run.add_argument("--results-dir", type=Path, default=None,
@@ -76,7 +90,8 @@ def _cmd_list(_: argparse.Namespace) -> int:
 
 
 def _describe(info: runner.NotebookInfo) -> str:
-    """A few lines about one notebook: number, title, paper, claims, parameters."""
+    """A few lines about one notebook: number, title, paper, claims, knobs (type, default,
+    comment)."""
     lines = [f"{info.number:02d}  {info.title}  ({info.stem})"]
     if info.paper:
         lines.append(f"    paper: {info.paper}")
@@ -105,10 +120,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return runner.exit_code(results, claims_may_fail=args.claims_may_fail)
 
 
-def _echo_when_quiet():
+def _echo_when_quiet() -> Callable[[str], None] | None:
     """A progress line per notebook on stderr when there is no progress bar (logs, CI)."""
-    from ._progress import progress_enabled
-
     if progress_enabled():
         return None
     return lambda line: print(f"{PROG}: {line}", file=sys.stderr, flush=True)
@@ -131,7 +144,14 @@ _COMMANDS = {"list": _cmd_list, "run": _cmd_run, "report": _cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``ntk-repro`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    """Run ``ntk-repro``.
+
+    Args:
+        argv: the arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0 success, 1 a notebook or claim failed, 2 a usage error.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -24,7 +24,13 @@ from . import _validation as check
 
 @dataclass
 class LabelledData:
-    """x: (n, n0) float64 inputs; labels: (n,) int64 class labels; name: where they came from."""
+    """A labelled data set.
+
+    Attributes:
+        x: inputs, shape (n, n0), float64.
+        labels: class labels, shape (n,), int64.
+        name: where they came from (e.g. ``"sklearn-digits"``, ``"mnist-train"``).
+    """
 
     x: torch.Tensor
     labels: torch.Tensor
@@ -32,15 +38,34 @@ class LabelledData:
 
 
 def circle(gamma) -> torch.Tensor:
-    """Points x(γ) = (cos γ, sin γ) on the unit circle: γ of shape (n,) -> (n, 2) float64."""
+    """Points x(γ) = (cos γ, sin γ) on the unit circle.
+
+    Args:
+        gamma: angles γ, shape (n,) (any array-like; flattened).
+
+    Returns:
+        The points, shape (n, 2), float64.
+    """
     g = torch.as_tensor(gamma, dtype=torch.float64).reshape(-1)
     return torch.stack([torch.cos(g), torch.sin(g)], dim=1)
 
 
 def circle_grid(n: int, *, start: float = -math.pi, stop: float = math.pi,
                 endpoint: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` equally spaced angles in [start, stop] (``endpoint=False``: [start, stop), the grid
-    for Fourier analysis) and their points. Returns γ (n,) and x (n, 2), float64."""
+    """``n`` equally spaced angles and their points on the unit circle.
+
+    Args:
+        n: number of angles, >= 1.
+        start, stop: the interval of angles.
+        endpoint: include ``stop`` ([start, stop]); False gives [start, stop), the grid for
+            Fourier analysis.
+
+    Returns:
+        ``(γ, x)``: angles of shape (n,) and points of shape (n, 2), float64.
+
+    Raises:
+        ValueError: ``n`` not a positive integer.
+    """
     n = check.positive_int("n", n)
     gamma = torch.linspace(start, stop, n + (0 if endpoint else 1), dtype=torch.float64)
     gamma = gamma if endpoint else gamma[:-1]
@@ -48,19 +73,53 @@ def circle_grid(n: int, *, start: float = -math.pi, stop: float = math.pi,
 
 
 def gaussian_inputs(n: int, d: int, *, seed: int = 0) -> torch.Tensor:
-    """n i.i.d. N(0, I_d) points, (n, d) float64 (e.g. Jacot et al.'s Fig. 1 training inputs)."""
+    """n i.i.d. N(0, I_d) points (e.g. Jacot et al.'s Fig. 1 training inputs).
+
+    Args:
+        n: number of points, >= 1.
+        d: dimension, >= 1.
+        seed: seed of the ``torch.Generator``, >= 0.
+
+    Returns:
+        The points, shape (n, d), float64.
+
+    Raises:
+        ValueError: bad ``n``, ``d`` or ``seed``.
+    """
     gen = torch.Generator().manual_seed(check.nonnegative_int("seed", seed))
     return torch.randn(check.positive_int("n", n), check.positive_int("d", d), generator=gen,
                        dtype=torch.float64)
 
 
 def sphere_uniform(n: int, d: int, *, seed: int = 0) -> torch.Tensor:
-    """n points uniform on the unit sphere S^{d−1} ⊂ R^d (normalised Gaussians), (n, d) float64."""
+    """n points uniform on the unit sphere S^{d−1} ⊂ R^d (normalised Gaussians).
+
+    Args:
+        n: number of points, >= 1.
+        d: dimension, >= 1.
+        seed: seed of the Gaussians (``gaussian_inputs``), >= 0.
+
+    Returns:
+        The points, shape (n, d), float64.
+
+    Raises:
+        ValueError: bad ``n``, ``d`` or ``seed``.
+    """
     return normalize_to_sphere(gaussian_inputs(n, d, seed=seed))
 
 
 def normalize_to_sphere(x) -> torch.Tensor:
-    """Rows divided by their Euclidean norm. A zero row has no direction: ``ValueError``."""
+    """Project every row onto the unit sphere (divide it by its Euclidean norm).
+
+    Args:
+        x: inputs, shape (N, n0) (tensor or array-like).
+
+    Returns:
+        The normalised rows, shape (N, n0), float64.
+
+    Raises:
+        ValueError: ``x`` is not a finite 2-D array, or has a zero row (it has no direction).
+    """
     x = check.as_inputs("x", x, dtype=torch.float64)
     norms = torch.linalg.vector_norm(x, dim=1, keepdim=True)
     zero = torch.nonzero(norms[:, 0] == 0).flatten().tolist()
@@ -70,7 +129,20 @@ def normalize_to_sphere(x) -> torch.Tensor:
 
 
 def require_on_sphere(x, *, name: str = "x", atol: float = 1e-10) -> torch.Tensor:
-    """Return ``x`` (float64) if every row has unit norm within ``atol``, else ``ValueError``."""
+    """Check that every row of ``x`` lies on the unit sphere.
+
+    Args:
+        x: inputs, shape (N, n0) (tensor or array-like).
+        name: the parameter's name, for the message.
+        atol: allowed deviation |‖x_i‖ − 1|.
+
+    Returns:
+        ``x`` as a float64 tensor of shape (N, n0).
+
+    Raises:
+        ValueError: ``x`` is not a finite 2-D array, or a row's norm is off by more than
+            ``atol``.
+    """
     x = check.as_inputs(name, x, dtype=torch.float64)
     dev = (torch.linalg.vector_norm(x, dim=1) - 1).abs()
     if float(dev.max()) > atol:
@@ -107,10 +179,17 @@ def load_digits(n: int | None = None, *, classes=None, seed: int = 0, sphere: bo
     """scikit-learn's bundled 8×8 handwritten digits (1797 images, n0 = 64), no download.
 
     Args:
-        n: random subset size (seeded, order preserved), or all.
+        n: random subset size (seeded, order preserved), or ``None`` for all.
         classes: keep only these labels (e.g. (0, 1)).
+        seed: seed of the subset.
         sphere: project each image onto the unit sphere S^63 (the setting of Jacot et al. §6).
         center: subtract the mean image first.
+
+    Returns:
+        ``LabelledData`` named ``"sklearn-digits"``: x (n, 64) float64, labels (n,) int64.
+
+    Raises:
+        ValueError: ``n`` not a positive integer or larger than the available examples.
     """
     from sklearn.datasets import load_digits as sk_digits
 
@@ -148,9 +227,29 @@ def _find(root: Path, names: list[str]) -> Path | None:
 
 def load_mnist(path=None, n: int | None = None, *, split: str = "train", classes=None, seed: int = 0,
                sphere: bool = True, center: bool = False) -> LabelledData:
-    """MNIST from a local folder: the IDX files (``train-images-idx3-ubyte[.gz]``,
+    """MNIST from a local folder (nothing is downloaded).
+
+    The folder holds the IDX files (``train-images-idx3-ubyte[.gz]``,
     ``train-labels-idx1-ubyte[.gz]``, ``t10k-…`` for ``split="test"``) or ``mnist.npz`` with
-    ``x_train, y_train, x_test, y_test``. Pixels are scaled to [0, 1]; n0 = 784."""
+    ``x_train, y_train, x_test, y_test``. Pixels are scaled to [0, 1]; n0 = 784.
+
+    Args:
+        path: the folder (default: ``$NTK_REPRO_DATA``).
+        n: random subset size (seeded, order preserved), or ``None`` for all.
+        split: ``"train"`` or ``"test"``.
+        classes: keep only these labels.
+        seed: seed of the subset.
+        sphere: project each image onto the unit sphere.
+        center: subtract the mean image first.
+
+    Returns:
+        ``LabelledData`` named ``"mnist-<split>"``: x (n, 784) float64, labels (n,) int64.
+
+    Raises:
+        FileNotFoundError: no path given, or the files are not there (the message says what
+            to put where).
+        ValueError: bad ``split``, a malformed IDX file, or a bad ``n``.
+    """
     split = check.choice("split", split, ("train", "test"))
     root = _data_root(path)
     prefix = "train" if split == "train" else "t10k"
@@ -172,9 +271,29 @@ def load_mnist(path=None, n: int | None = None, *, split: str = "train", classes
 
 def load_cifar10(path=None, n: int | None = None, *, split: str = "train", classes=None, seed: int = 0,
                  sphere: bool = True, center: bool = False) -> LabelledData:
-    """CIFAR-10 from a local folder: the python batches (``cifar-10-batches-py/data_batch_1…5``,
+    """CIFAR-10 from a local folder (nothing is downloaded).
+
+    The folder holds the python batches (``cifar-10-batches-py/data_batch_1…5``,
     ``test_batch``) or ``cifar10.npz`` with ``x_train, y_train, x_test, y_test``. Pixels in
-    [0, 1], each image flattened as stored; n0 = 3072."""
+    [0, 1], each image flattened as stored; n0 = 3072.
+
+    Args:
+        path: the folder (default: ``$NTK_REPRO_DATA``).
+        n: random subset size (seeded, order preserved), or ``None`` for all.
+        split: ``"train"`` or ``"test"``.
+        classes: keep only these labels.
+        seed: seed of the subset.
+        sphere: project each image onto the unit sphere.
+        center: subtract the mean image first.
+
+    Returns:
+        ``LabelledData`` named ``"cifar10-<split>"``: x (n, 3072) float64, labels (n,) int64.
+
+    Raises:
+        FileNotFoundError: no path given, or the files are not there (the message says what
+            to put where).
+        ValueError: bad ``split`` or ``n``.
+    """
     split = check.choice("split", split, ("train", "test"))
     root = _data_root(path)
     batch_dir = root / "cifar-10-batches-py" if (root / "cifar-10-batches-py").exists() else root
@@ -204,9 +323,14 @@ def load_cifar10(path=None, n: int | None = None, *, split: str = "train", class
 class MMDReference:
     """Matthews et al.'s released MMD² between networks and their GP, equal-width networks.
 
-    ``mean[H][j]`` and ``sd[H][j]``: mean over ``n_repeats`` repeats and the standard deviation
-    of one repeat (ddof = 1) for H hidden units per layer and ``hidden_layers[j]`` hidden
-    layers (our depth L = hidden layers + 1). ``source`` and ``setting`` say where they come from.
+    Attributes:
+        hidden_layers: the hidden-layer counts j indexes (our depth L = hidden layers + 1).
+        mean: ``mean[H][j]``, the mean over ``n_repeats`` repeats for H hidden units per layer
+            and ``hidden_layers[j]`` hidden layers.
+        sd: ``sd[H][j]``, the standard deviation of one repeat (ddof = 1), same indexing.
+        n_repeats: number of repeats behind ``mean``.
+        source: where the numbers come from.
+        setting: the experiment's setting.
     """
 
     hidden_layers: tuple[int, ...]
@@ -253,6 +377,10 @@ def matthews_mmd_reference() -> MMDReference:
     network draws against 2000 GP draws with 10⁻³ jitter on both; RBF kernel of lengthscale
     0.5 on the 10-vectors; unbiased MMD². (The older ``mmd.pickle`` of the same repository was
     made with widths H, 2H, 3H and a GP whose first layer had weight variance 1/d, not 0.8/d.)
+
+    Returns:
+        The ``MMDReference`` for 1, 2, 3 hidden layers and H in 1…10, 15, 20, 30, 40, 50, 75,
+        100, 250, 500 (100 repeats; values rounded to 4 significant digits).
     """
     return MMDReference(
         hidden_layers=(1, 2, 3),
@@ -264,3 +392,173 @@ def matthews_mmd_reference() -> MMDReference:
                 "b ~ N(0, 0.2), sqrt(2)*relu; 2000 vs 2000 draws, 1e-3 jitter; RBF lengthscale 0.5; "
                 "unbiased MMD^2; 100 repeats",
     )
+
+
+def matthews_mmd_cells(depths, widths, *, n_repeats: int, activation: str = "relu",
+                       sigma_w: float = 1.0, sigma_b: float | None = 0.1
+                       ) -> dict[tuple[int, int], tuple[float, float]]:
+    """Matthews et al.'s mean MMD² for each (depth L, width n) of a run.
+
+    Each comes with the standard error of the difference between this run's mean of
+    ``n_repeats`` repeats and theirs.
+
+    Their experiment (``matthews_mmd_reference``) used √2·relu with weight variance 0.8/fan_in
+    and bias variance 0.2, i.e. relu with σ_w² = 1.6, σ_b² = 0.2 on inputs x/√2; for any other
+    network there is no reference and the result is empty. For a cell (L, n) with L − 1 of their
+    hidden-layer counts and n one of their widths H, the mean is μ = ``mean[n][L − 2]``
+    and the standard error is ``s·√(1/R + 1/100)`` with s their single-repeat standard deviation
+    (the same estimator on the same law has the same spread) and R = ``n_repeats``.
+
+    Args:
+        depths: depths L (weight layers) of the run.
+        widths: hidden widths n of the run.
+        n_repeats: R >= 1, this run's repeats per cell.
+        activation: the run's activation.
+        sigma_w: the run's σ_w.
+        sigma_b: the run's σ_b (``None``: no bias).
+
+    Returns:
+        ``{(L, n): (μ, se)}`` for the cells with a reference, in the order of ``depths`` × ``widths``.
+
+    Raises:
+        ValueError: ``n_repeats`` < 1.
+    """
+    n_repeats = check.positive_int("n_repeats", n_repeats)
+    sb2 = 0.0 if sigma_b is None else float(sigma_b) ** 2
+    if not (activation == "relu" and math.isclose(float(sigma_w) ** 2, 1.6) and math.isclose(sb2, 0.2)):
+        return {}
+    ref = matthews_mmd_reference()
+    return {(L, n): (ref.mean[n][L - 2], ref.sd[n][L - 2] * math.sqrt(1 / n_repeats + 1 / ref.n_repeats))
+            for L in depths for n in widths if L - 1 in ref.hidden_layers and n in ref.mean}
+
+
+def one_hot_split(data: LabelledData, n_train: int, n_test: int, *, seed: int, offset: float = 0.1,
+                  n_classes: int | None = None) -> tuple[torch.Tensor, ...]:
+    """A seeded random train/test split with one-hot targets shifted by ``offset``.
+
+    The points are ordered by ``torch.randperm`` with a generator seeded by ``seed``; the first
+    ``n_train`` train, the next ``n_test`` test. Targets are one-hot rows minus ``offset``
+    (e.g. −0.1 / 0.9 for 10 classes: zero mean), float64 (Lee et al. 2019 regress on one-hot
+    labels with MSE).
+
+    Args:
+        data: inputs (n, n0) and integer labels (n,).
+        n_train: training-set size, >= 1.
+        n_test: test-set size, >= 1, with ``n_train + n_test <= n``.
+        seed: seed of the permutation, >= 0.
+        offset: subtracted from every one-hot entry.
+        n_classes: number of classes k (default: largest label + 1).
+
+    Returns:
+        ``(x, y, x_test, y_test)``: (n_train, n0), (n_train, k), (n_test, n0), (n_test, k);
+        the targets float64.
+
+    Raises:
+        ValueError: sizes that do not fit, a bad seed.
+    """
+    n = len(data.x)
+    n_train, n_test = _positive_int("n_train", n_train), _positive_int("n_test", n_test)
+    if n_train + n_test > n:
+        raise ValueError(f"n_train + n_test must be at most the {n} points, got {n_train + n_test}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    k = int(data.labels.max()) + 1 if n_classes is None else _positive_int("n_classes", n_classes)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    train, test = order[:n_train], order[n_train:n_train + n_test]
+    y, y_test = (torch.nn.functional.one_hot(data.labels[i], k).double() - offset
+                 for i in (train, test))
+    return data.x[train], y, data.x[test], y_test
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def random_split(data: LabelledData, n: int, *, seed: int) -> tuple[LabelledData, LabelledData]:
+    """Shuffle ``data`` and split it into its first ``n`` points and the rest.
+
+    The order is ``torch.randperm(len, generator seeded by seed)``; the two parts are, e.g.,
+    training and held-out points.
+
+    Args:
+        data: inputs (len, n0) and labels (len,).
+        n: size of the first part.
+        seed: seed of the permutation.
+
+    Returns:
+        (first, rest): ``LabelledData`` with (n, n0) and (len − n, n0) inputs, same ``name``.
+
+    Raises:
+        ValueError: unless 1 <= n <= len(data.x).
+    """
+    n = _positive_int("n", n)
+    if n > len(data.x):
+        raise ValueError(f"n must be at most the {len(data.x)} points of {data.name}, got {n!r}")
+    order = torch.randperm(len(data.x), generator=torch.Generator().manual_seed(seed))
+    first, rest = order[:n], order[n:]
+    return (LabelledData(data.x[first], data.labels[first], data.name),
+            LabelledData(data.x[rest], data.labels[rest], data.name))
+
+
+# ------------------------------------------------------------------ issue 13: notebook 06's task
+@dataclass
+class BinaryLineTask:
+    """A ±1 task with held-out test images and a line of inputs through two training images.
+
+    Attributes:
+        x_train: (N, n0) float64; y_train: (N,) float64 in {+1, −1}.
+        x_test: (M + L, n0) float64: the M held-out test images, then the L line points
+            x(α) = α·x_a + (1 − α)·x_b.
+        n_test: M; line: (L,) the α; line_targets: (y_b, y_a), the targets at α = 0 and α = 1.
+        name: the data set's name.
+    """
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    n_test: int
+    line: torch.Tensor
+    line_targets: tuple[float, float]
+    name: str
+
+
+def digits_line_task(classes, n_train: int, n_test: int, *, seed: int, line) -> BinaryLineTask:
+    """Bundled digits of two classes (``load_digits(classes=classes, center=True)``), scaled to
+    ‖x‖² = n0 (pixels of unit scale), targets +1 for ``classes[0]`` and −1 for ``classes[1]``.
+
+    One permutation ``torch.randperm`` (generator seeded with ``seed``) gives the first
+    ``n_train`` images for training and the next ``n_test`` for testing; the line runs through
+    x_a, the first training image, and x_b, the first training image of the other class
+    (Lee et al. 2019, Fig. 2).
+
+    Args:
+        classes: two digit labels; n_train, n_test: positive integers with n_train + n_test at
+            most the images of the two classes; seed: seed of the permutation; line: (L,) α values.
+
+    Returns:
+        ``BinaryLineTask`` (float64 tensors).
+
+    Raises:
+        ValueError: not two classes, bad sizes, or one class absent from the training images.
+    """
+    if len(classes) != 2:
+        raise ValueError(f"classes must name two digits, got {classes!r}")
+    n_train, n_test = _positive_int("n_train", n_train), _positive_int("n_test", n_test)
+    source = load_digits(classes=classes, center=True)
+    xs = source.x * math.sqrt(source.x.shape[1])
+    ys = (source.labels == classes[0]).double() * 2 - 1
+    if n_train + n_test > len(xs):
+        raise ValueError(f"n_train + n_test must be at most {len(xs)}, got {n_train + n_test}")
+    order = torch.randperm(len(xs), generator=torch.Generator().manual_seed(seed))
+    train = order[:n_train]
+    i_a = int(train[0])
+    others = [int(i) for i in train if ys[i] != ys[i_a]]
+    if not others:
+        raise ValueError(f"the {n_train} training images hold only one class")
+    i_b = others[0]
+    alpha = torch.as_tensor(line, dtype=torch.float64).reshape(-1, 1)
+    x_test = torch.cat([xs[order[n_train:n_train + n_test]], alpha * xs[i_a] + (1 - alpha) * xs[i_b]])
+    return BinaryLineTask(xs[train], ys[train], x_test, n_test, alpha[:, 0],
+                          (float(ys[i_b]), float(ys[i_a])), source.name)

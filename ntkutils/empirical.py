@@ -1,6 +1,8 @@
-"""Empirical NTK Θ̂(x, x') = ⟨∂f(x)/∂θ, ∂f(x')/∂θ⟩ of finite networks, and Monte Carlo kernels.
+"""Every finite-network kernel: the empirical NTK Θ̂(x, x') = ⟨∂f(x)/∂θ, ∂f(x')/∂θ⟩, the
+readout (empirical NNGP) and network kernels of one network, Monte Carlo kernels over
+initialisations, and the batched sampler of outputs at initialisation.
 
-Two implementations of the same quantity:
+Two implementations of the empirical NTK of the same quantity:
 
 * ``layerwise`` (fast path, ``MLP`` only). For h^{l+1} = m_l W^l α^l + m_b b^l the gradients
   are ∂f/∂W^l = m_l δ^{l+1} α^{lᵀ} and ∂f/∂b^l = m_b δ^{l+1}, with δ^l = ∂f/∂h^l
@@ -13,6 +15,8 @@ Two implementations of the same quantity:
 * ``jacobian`` (reference, any ``nn.Module``): per-example Jacobians from
   ``torch.func.vmap(torch.func.jacrev(...))`` contracted over all parameters, in blocks of
   ``batch_size`` inputs so the memory is O(batch_size · P).
+
+Forward passes go through ``models.forward`` (the fused variant for the fast path).
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ import torch
 from torch import nn
 
 from . import _validation as check
-from .models import MLP
+from .activations import get_activation
+from .models import MLP, forward, hidden_widths
 
 IMPLEMENTATIONS = ("auto", "layerwise", "jacobian")
 
@@ -45,30 +50,18 @@ def _squeeze_outputs(theta: torch.Tensor) -> torch.Tensor:
 # Fast layerwise path
 # ---------------------------------------------------------------------------------------------
 
-def _fused_layerwise(net: MLP, x: torch.Tensor):
-    """Forward pass of ``net`` with the multipliers and biases folded into one GEMM per layer
-    (``addmm``'s alpha and beta): the same pre-activations as ``MLP.layerwise`` up to rounding,
-    without an extra pass over each (N, n) output."""
-    pre, post = [], [x]
-    for l in range(net.depth):
-        w, a = net.weights[l], post[-1]
-        if net.biases is not None:
-            h = torch.addmm(net.biases[l], a, w.T, beta=net.bias_multiplier, alpha=net.weight_multipliers[l])
-        else:
-            h = torch.mm(a, w.T).mul_(net.weight_multipliers[l])
-        pre.append(h)
-        if l < net.depth - 1:
-            post.append(net.activation.fn(h))
-    return pre, post
-
-
 @torch.no_grad()
 def _layerwise_features(net: MLP, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
     """[(α^l, δ^{l+1}) for l = 0..L−1]; α^l (N, n_l), δ^{l+1} (N, k, n_{l+1}); δ^L = Id is None.
 
     δ^l = φ'(h^l) ⊙ (m_l δ^{l+1} W^l): the multiplier m_l scales the (N, k, n_l) product, never
     a copy of the n_{l+1} × n_l weight matrix."""
-    pre, post = _fused_layerwise(net, x)
+    # The pass with m_l and m_b folded into one GEMM per layer (same pre-activations as
+    # ``MLP.layerwise`` up to rounding, without an extra pass over each (N, n) output).
+    fw = forward(list(net.weights), x, activation=net.activation, weight_multipliers=net.weight_multipliers,
+                 biases=None if net.biases is None else list(net.biases),
+                 bias_multiplier=net.bias_multiplier, layerwise=True, fused=True)
+    pre, post = fw.preactivations, fw.postactivations
     delta = None  # δ^L = identity (N, k, k), kept implicit
     feats: list[tuple[torch.Tensor, torch.Tensor | None]] = []
     for l in range(net.depth - 1, -1, -1):
@@ -167,7 +160,12 @@ def empirical_ntk(net: nn.Module, x1, x2=None, *, implementation: str = "auto",
             path, 16 for the Jacobian path.
 
     Returns:
-        Tensor in the network's dtype: (N, M) for scalar output, (N, M, k, k) for k outputs.
+        Tensor in the network's dtype and on its device: (N, M) for scalar output, (N, M, k, k)
+        for k outputs (Θ̂_ab(x_i, x'_j) at [i, j, a, b]).
+
+    Raises:
+        ValueError: for malformed inputs, a bad ``implementation`` or ``batch_size``, or
+            ``implementation="layerwise"`` with a network that is not an ``MLP``.
     """
     implementation = check.choice("implementation", implementation, IMPLEMENTATIONS)
     if batch_size is not None:
@@ -189,6 +187,82 @@ def empirical_ntk(net: nn.Module, x1, x2=None, *, implementation: str = "auto",
 
 
 # ---------------------------------------------------------------------------------------------
+# Readout (empirical NNGP) and network kernels of one network
+# ---------------------------------------------------------------------------------------------
+
+def readout_kernel(net: MLP, x1, x2=None) -> torch.Tensor:
+    """Kernel of the last layer's parameters alone, J_L(x1) J_L(x2)ᵀ.
+
+    With α = φ(h^{L-1}) the last hidden layer's post-activations, it is
+    m_{L-1}² α(x1)·α(x2) + m_b² ((σ_w²/n) α·α' + σ_b² in NTK parameterisation): the empirical
+    NNGP kernel of the output layer, whose GD dynamics are those of training the readout alone
+    (Lee et al. 2019, §2.3, eqs. S22–S23).
+
+    Args:
+        net: a scalar-output ``MLP``.
+        x1: inputs (N, n0); x2: inputs (M, n0), or ``None`` for x2 = x1.
+
+    Returns:
+        (N, M) float64 tensor on the network's device (the features are computed in the
+        network's dtype, then promoted).
+
+    Raises:
+        ValueError: if ``net.n_out != 1`` or the inputs are malformed.
+    """
+    if net.n_out != 1:
+        raise ValueError(f"readout_kernel needs a scalar-output network, got n_out={net.n_out}")
+    p = next(net.parameters())
+    x1 = check.as_inputs("x1", x1, dtype=p.dtype, device=p.device, n0=net.n0)
+    x2 = x1 if x2 is None else check.as_inputs("x2", x2, dtype=p.dtype, device=p.device, n0=net.n0)
+    with torch.no_grad():
+        a1, a2 = (net.layerwise(x).postactivations[-1].double() for x in (x1, x2))
+    k = net.weight_multipliers[-1] ** 2 * (a1 @ a2.T)
+    return k + net.bias_multiplier ** 2 if net.has_bias else k
+
+
+def network_kernels(net: MLP, x1, x2=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The empirical NNGP (readout) kernel and empirical NTK of one scalar-output network.
+
+    The finite-width stand-ins for Σ^(L) and Θ^(L) (Jacot et al. 2018, §6, used a width-10000
+    network for their Fig. 2).
+
+    Args:
+        net: a scalar-output ``MLP``.
+        x1: inputs (N, n0); x2: inputs (M, n0), or ``None`` for x2 = x1.
+
+    Returns:
+        ``(readout_kernel(net, x1, x2), empirical_ntk(net, x1, x2))``, each (N, M) float64 on the
+        network's device.
+
+    Raises:
+        ValueError: if ``net.n_out != 1`` or the inputs are malformed.
+    """
+    return readout_kernel(net, x1, x2), empirical_ntk(net, x1, x2).double()
+
+
+def network_kernel_fn(net: MLP) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
+    """``kernel_fn(x1, x2=None) -> (nngp, ntk)`` from one network's empirical kernels.
+
+    The finite-width stand-in for the limit used by Jacot et al. (2018) for their Fig. 2, in
+    the form ``dynamics.kernel_blocks`` takes (like ``kernels.analytic_kernel_fn``).
+
+    Args:
+        net: a scalar-output ``MLP``.
+
+    Returns:
+        A function of inputs x1 (N, n0) and x2 (M, n0) or ``None`` (moved to the network's device
+        and dtype) returning ``network_kernels(net, x1, x2)`` as float64 tensors on the CPU.
+    """
+    p = next(net.parameters())
+
+    def kernel_fn(x1, x2=None):
+        a = torch.as_tensor(x1).to(dtype=p.dtype, device=p.device)
+        b = None if x2 is None else torch.as_tensor(x2).to(dtype=p.dtype, device=p.device)
+        return tuple(k.cpu() for k in network_kernels(net, a, b))
+    return kernel_fn
+
+
+# ---------------------------------------------------------------------------------------------
 # Monte Carlo kernels over independent initialisations
 # ---------------------------------------------------------------------------------------------
 
@@ -196,8 +270,12 @@ def empirical_ntk(net: nn.Module, x1, x2=None, *, implementation: str = "auto",
 class MonteCarloKernels:
     """Averages over ``n_samples`` independent networks (seeds seed, seed+1, ...).
 
-    nngp: mean of f(x1) f(x2)ᵀ (scalar output), (N, M); ntk: mean of Θ̂, (N, M) or ``None``;
-    ``*_sem``: elementwise standard errors of those means (std over samples / √n_samples).
+    Attributes:
+        nngp: mean of f(x1) f(x2)ᵀ (scalar output), (N, M).
+        ntk: mean of Θ̂, (N, M), or ``None`` when not computed.
+        nngp_sem, ntk_sem: elementwise standard errors of those means (std over samples /
+            √n_samples), same shapes.
+        n_samples: the number of networks S.
     """
 
     nngp: torch.Tensor
@@ -215,7 +293,22 @@ def monte_carlo_kernels(x1, x2=None, *, n_samples: int, width: int, depth: int,
                         compute_ntk: bool = True) -> MonteCarloKernels:
     """Monte Carlo NNGP and NTK of scalar-output ``MLP`` networks of finite ``width``.
 
-    Σ̂ = mean_s f_s(x1) f_s(x2)ᵀ estimates Σ^L; mean_s Θ̂_s estimates E[Θ̂] (→ Θ^L_∞ as n → ∞).
+    Σ̂ = mean_s f_s(x1) f_s(x2)ᵀ estimates Σ^L; mean_s Θ̂_s estimates E[Θ̂] (→ Θ^L_∞ as n → ∞,
+    Jacot et al. 2018, Thm 1).
+
+    Args:
+        x1: inputs (N, n0); x2: inputs (M, n0), or ``None`` for x2 = x1.
+        n_samples: number of networks S (seeds ``seed``, ..., ``seed + S − 1``).
+        width, depth, activation, sigma_w, sigma_b, parameterization: as for ``MLP``.
+        seed: the first network's seed.
+        dtype, device: of the networks and the results.
+        compute_ntk: also average the empirical NTK (else ``ntk`` and ``ntk_sem`` are None).
+
+    Returns:
+        ``MonteCarloKernels`` with (N, M) tensors of ``dtype``.
+
+    Raises:
+        ValueError: for a bad ``n_samples``, malformed inputs or a bad architecture.
     """
     n_samples = check.positive_int("n_samples", n_samples)
     x1 = check.as_inputs("x1", x1, dtype=dtype, device=device)
@@ -262,31 +355,39 @@ def sample_outputs_at_init(x, *, n_samples: int, width: int, depth: int, activat
 
     Args:
         x: inputs (N, n0).
+        n_samples: number of networks S.
+        width, depth, activation, sigma_w, sigma_b: as for ``MLP`` (``sigma_b=None``: no biases).
+        seed: seed of the draws (a generator on ``device``).
+        dtype, device: of the draws and the result.
+        max_chunk_bytes: bound on the weights held at once; networks are drawn in chunks.
+
     Returns:
         (n_samples, N) tensor of ``dtype``: row s is (f_s(x_1), ..., f_s(x_N)).
-    """
-    from .activations import get_activation
-    from .models import _hidden_widths
 
+    Raises:
+        ValueError: for a bad count, architecture or malformed inputs.
+    """
     n_samples = check.positive_int("n_samples", n_samples)
     depth = check.positive_int("depth", depth)
-    phi = get_activation(activation).fn
+    phi = get_activation(activation)
     sigma_w = check.finite_float("sigma_w", sigma_w, strictly_positive=True)
     sb = 0.0 if sigma_b is None else check.finite_float("sigma_b", sigma_b, minimum=0.0)
     x = check.as_inputs("x", x, dtype=dtype, device=device)
-    widths = [x.shape[1], *_hidden_widths(width, depth), 1]
+    widths = [x.shape[1], *hidden_widths(width, depth), 1]
     gen = torch.Generator(device=x.device).manual_seed(check.nonnegative_int("seed", seed))
+    multipliers = [sigma_w / math.sqrt(n_in) for n_in in widths[:-1]]
     per_net = sum(a * b for a, b in zip(widths[:-1], widths[1:])) * x.element_size()
     chunk = max(1, min(n_samples, max_chunk_bytes // max(per_net, 1)))
     out = []
     for lo in range(0, n_samples, chunk):
         b = min(chunk, n_samples - lo)
-        a = x.expand(b, *x.shape)                                              # (B, N, n_l)
-        for l, (n_in, n_next) in enumerate(zip(widths[:-1], widths[1:])):
-            w = torch.randn(b, n_in, n_next, generator=gen, dtype=dtype, device=x.device)
-            h = (sigma_w / math.sqrt(n_in)) * torch.bmm(a, w)
+        weights, biases = [], []  # drawn in the order W^0, b^0, W^1, b^1, ...
+        for n_in, n_next in zip(widths[:-1], widths[1:]):
+            # W^l stored as (B, n_in, n_next) and used through its transpose view (B, n_next, n_in)
+            weights.append(torch.randn(b, n_in, n_next, generator=gen, dtype=dtype, device=x.device).transpose(1, 2))
             if sigma_b is not None:
-                h = h + sb * torch.randn(b, 1, n_next, generator=gen, dtype=dtype, device=x.device)
-            a = phi(h) if l < depth - 1 else h
-        out.append(a[..., 0])
+                biases.append(torch.randn(b, 1, n_next, generator=gen, dtype=dtype, device=x.device)[:, 0])
+        f = forward(weights, x, activation=phi, weight_multipliers=multipliers,
+                    biases=biases if sigma_b is not None else None, bias_multiplier=sb)  # (B, N, 1)
+        out.append(f[..., 0])
     return torch.cat(out, 0)

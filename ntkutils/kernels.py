@@ -30,7 +30,7 @@ import torch
 
 from . import _validation as check
 from .activations import Activation, get_activation
-from .models import PARAMETERIZATIONS, _hidden_widths
+from .models import PARAMETERIZATIONS, hidden_widths
 
 _PI = math.pi
 _QUADRATURE_CHUNK = 2_000_000  # pairs × deg² elements per quadrature block (memory bound)
@@ -40,7 +40,10 @@ _QUADRATURE_CHUNK = 2_000_000  # pairs × deg² elements per quadrature block (m
 class LayerKernels:
     """Kernels after weight layer l (1-based as in Jacot et al.): Σ^l, Θ^l and Σ̇^l.
 
-    ``dnngp`` is Σ̇^l = σ_w² E[φ'φ'] under Σ^{l−1}; ``None`` for l = 1.
+    Attributes:
+        nngp: Σ^l, float64, shape (N, M) (or (N,) in diagonal mode).
+        ntk: Θ^l, same shape.
+        dnngp: Σ̇^l = σ_w² E[φ'φ'] under Σ^{l−1}, same shape; ``None`` for l = 1.
     """
 
     nngp: torch.Tensor
@@ -236,6 +239,11 @@ def analytic_kernels(x1, x2=None, *, depth: int, activation: str = "relu",
         ``Kernels`` with float64 ``nngp`` and ``ntk`` of shape (N, M) (or (N,)).
         They equal neural-tangents' ``stax.serial(Dense(n, W_std=σ_w, b_std=σ_b), φ, ...,
         Dense(1, W_std=σ_w, b_std=σ_b))`` kernels with L Dense layers.
+
+    Raises:
+        ValueError: bad inputs (not 2-D, empty, NaN/Inf, x2 with another n0), unknown
+            activation or parameterisation, bad depth/σ/quadrature_step, ``standard`` with
+            depth > 1 and no ``width``, or ``diagonal=True`` with an ``x2``.
     """
     depth = check.positive_int("depth", depth)
     phi = get_activation(activation)
@@ -248,7 +256,7 @@ def analytic_kernels(x1, x2=None, *, depth: int, activation: str = "relu",
     if standard and depth > 1 and width is None:
         raise ValueError("width must be given for parameterization='standard' with depth > 1 "
                          "(the standard-parameterisation NTK grows with the width n), got None")
-    hidden = _hidden_widths(width, depth) if standard and depth > 1 else [1] * (depth - 1)
+    hidden = hidden_widths(width, depth) if standard and depth > 1 else [1] * (depth - 1)
     if device is None and isinstance(x1, torch.Tensor):
         device = x1.device
     x1 = check.as_inputs("x1", x1, dtype=torch.float64, device=device)
@@ -361,7 +369,21 @@ def one_hidden_layer_excess_kurtosis(x, *, width: int, activation: str = "relu",
 
         excess kurtosis = 3 σ_w⁴ (E φ⁴ − (E φ²)²) / (n · Σ²(x, x)²),
 
-    the O(1/n) departure from the Gaussian limit (Neal 1994). Returns (N,) float64.
+    the O(1/n) departure from the Gaussian limit (Neal 1994).
+
+    Args:
+        x: inputs, shape (N, n0).
+        width: hidden width n >= 1.
+        activation: registry name of φ (E φ², E φ⁴ by the trapezoid rule).
+        sigma_w: σ_w > 0.
+        sigma_b: σ_b >= 0, or ``None`` for no bias.
+        quadrature_step: spacing of the trapezoid rule (see ``analytic_kernels``).
+
+    Returns:
+        The excess kurtosis at each input, shape (N,), float64.
+
+    Raises:
+        ValueError: bad inputs, width, activation or σ.
     """
     width = check.positive_int("width", width)
     phi = get_activation(activation)
@@ -398,7 +420,19 @@ def relu_output_moments(x, *, width: int, depth: int, sigma_w: float = 1.0,
     E f² = Σ^L(x, x) at every width (the NNGP diagonal is exact for relu), and without bias and
     σ_w² = 2 (He) E f⁴ / (3 (E f²)²) = (1 + 5/n)^(L−1) exactly.
 
-    ``max_order``: K in 1…4. Returns K tensors of shape (N,), float64: E f², …, E f^{2K}.
+    Args:
+        x: inputs, shape (N, n0).
+        width: hidden width n >= 1.
+        depth: number of weight layers L >= 1.
+        sigma_w: σ_w > 0.
+        sigma_b: σ_b >= 0, or ``None`` for no bias.
+        max_order: K in 1…4.
+
+    Returns:
+        K tensors of shape (N,), float64: E f², …, E f^{2K}.
+
+    Raises:
+        ValueError: bad inputs, width, depth, σ or ``max_order``.
     """
     width = check.positive_int("width", width)
     depth = check.positive_int("depth", depth)
@@ -426,11 +460,27 @@ def relu_output_moments(x, *, width: int, depth: int, sigma_w: float = 1.0,
 
 def relu_kurtosis_standard_error(x, *, width: int, depth: int, n_samples: int, sigma_w: float = 1.0,
                                  sigma_b: float | None = 0.1) -> torch.Tensor:
-    """Standard error of the sample excess kurtosis of ``n_samples`` i.i.d. draws of f(x), under
-    the exact finite-width relu law (``relu_output_moments`` up to E f⁸), by the delta method:
-    κ̂ = m̂₄/m̂₂² − 3 with gradient (−2M₄/M₂³, 1/M₂²) and Cov(f², f⁴) = [[M₄ − M₂², M₆ − M₂M₄],
-    [M₆ − M₂M₄, M₈ − M₄²]]. The sample's own fourth-moment spread is not used (for heavy-tailed
-    laws it is itself too noisy to standardise with). Returns (N,) float64.
+    """Standard error of the sample excess kurtosis of ``n_samples`` i.i.d. draws of f(x).
+
+    Computed under the exact finite-width relu law (``relu_output_moments`` up to E f⁸), by
+    the delta method: κ̂ = m̂₄/m̂₂² − 3 with gradient (−2M₄/M₂³, 1/M₂²) and
+    Cov(f², f⁴) = [[M₄ − M₂², M₆ − M₂M₄], [M₆ − M₂M₄, M₈ − M₄²]]. The sample's own
+    fourth-moment spread is not used (for heavy-tailed laws it is itself too noisy to
+    standardise with).
+
+    Args:
+        x: inputs, shape (N, n0).
+        width: hidden width n >= 1.
+        depth: number of weight layers L >= 1.
+        n_samples: number of draws R >= 1.
+        sigma_w: σ_w > 0.
+        sigma_b: σ_b >= 0, or ``None`` for no bias.
+
+    Returns:
+        The standard error at each input, shape (N,), float64.
+
+    Raises:
+        ValueError: bad inputs, width, depth, n_samples or σ.
     """
     n_samples = check.positive_int("n_samples", n_samples)
     m2, m4, m6, m8 = relu_output_moments(x, width=width, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b,
@@ -442,16 +492,103 @@ def relu_kurtosis_standard_error(x, *, width: int, depth: int, n_samples: int, s
 
 def relu_excess_kurtosis(x, *, width: int, depth: int, sigma_w: float = 1.0,
                          sigma_b: float | None = 0.1) -> torch.Tensor:
-    """Exact excess kurtosis E f⁴/(E f²)² − 3 of a finite-width relu network's output f(x)
-    (``relu_output_moments``); (N,) float64. Zero for ``depth`` = 1 (a linear model)."""
+    """Exact excess kurtosis E f⁴/(E f²)² − 3 of a finite-width relu network's output f(x).
+
+    From ``relu_output_moments``; zero for ``depth`` = 1 (a linear model).
+
+    Args:
+        x: inputs, shape (N, n0).
+        width: hidden width n >= 1.
+        depth: number of weight layers L >= 1.
+        sigma_w: σ_w > 0.
+        sigma_b: σ_b >= 0, or ``None`` for no bias.
+
+    Returns:
+        The excess kurtosis at each input, shape (N,), float64.
+
+    Raises:
+        ValueError: bad inputs, width, depth or σ.
+    """
     m2, m4 = relu_output_moments(x, width=width, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b)
     return m4 / m2 ** 2 - 3
 
 
 def analytic_kernel_fn(**architecture):
-    """``kernel_fn(x1, x2=None) -> (nngp, ntk)`` of ``analytic_kernels`` with fixed ``architecture``
-    (depth, activation, sigma_w, sigma_b, ...), for ``dynamics.kernel_blocks``."""
+    """Bind an architecture to ``analytic_kernels``, for ``dynamics.kernel_blocks``.
+
+    Args:
+        **architecture: keyword arguments of ``analytic_kernels`` (depth, activation, sigma_w,
+            sigma_b, ...).
+
+    Returns:
+        ``kernel_fn(x1, x2=None) -> (nngp, ntk)``, the float64 Σ^L and Θ^L of
+        ``analytic_kernels(x1, x2, **architecture)``.
+    """
     def kernel_fn(x1, x2=None):
         k = analytic_kernels(x1, x2, **architecture)
         return k.nngp, k.ntk
     return kernel_fn
+
+
+@dataclass(frozen=True)
+class FiniteWidthLaw:
+    """What is known exactly about one output f(x) of a finite-width network at initialisation.
+
+    Returned by ``finite_width_law``; NaN where no exact value is known.
+
+    Attributes:
+        f2_variance: Var f(x)² = E f⁴ − (E f²)² (relu, any depth).
+        excess_kurtosis: κ_n = E f⁴ / (E f²)² − 3 (relu, any depth; any activation, depth 2).
+        kurtosis_se: standard error of the sample excess kurtosis of ``n_samples`` i.i.d. draws
+            (relu, any depth; delta method, ``relu_kurtosis_standard_error``).
+    """
+
+    f2_variance: float
+    excess_kurtosis: float
+    kurtosis_se: float
+
+
+def finite_width_law(x, *, width: int, depth: int, n_samples: int, activation: str = "relu",
+                     sigma_w: float = 1.0, sigma_b: float | None = 0.1) -> FiniteWidthLaw:
+    """The exact finite-width moments of f(x) that the GP-at-initialisation checks compare with.
+
+    For relu the layer-by-layer conditional law closes (``relu_output_moments``): with
+    q_1 = Σ¹(x, x),
+
+        E q_{l+1}  = σ_w²/2 · E q_l + σ_b²,
+        E q_{l+1}² = σ_w⁴/4 · (1 + 5/n) · E q_l² + σ_w² σ_b² · E q_l + σ_b⁴,
+
+    E f² = E q_L, E f⁴ = 3 E q_L², so Var f² and κ_n = E f⁴/(E f²)² − 3 are exact at every width,
+    and the recursion carried to E f⁸ gives the delta-method error of the sample kurtosis. For
+    any other activation only one hidden layer (``depth`` = 2) has an exact κ_n
+    (``one_hidden_layer_excess_kurtosis``, Neal 1994); the rest is NaN.
+
+    Args:
+        x: one input, shape (1, n0), float64 after conversion.
+        width: hidden width n >= 1.
+        depth: number of weight layers L >= 1.
+        n_samples: draws behind the sample kurtosis whose error ``kurtosis_se`` is, >= 1.
+        activation, sigma_w, sigma_b: the network (as ``MLP``).
+
+    Returns:
+        ``FiniteWidthLaw(f2_variance, excess_kurtosis, kurtosis_se)`` of Python floats.
+
+    Raises:
+        ValueError: x not a single row, unknown activation, bad width/depth/n_samples/σ.
+    """
+    x = check.as_inputs("x", x, dtype=torch.float64)
+    if x.shape[0] != 1:
+        raise ValueError(f"x must be a single input of shape (1, n0), got shape {tuple(x.shape)}")
+    get_activation(activation)
+    depth = check.positive_int("depth", depth)
+    n_samples = check.positive_int("n_samples", n_samples)
+    if activation == "relu":
+        law = dict(width=width, depth=depth, sigma_w=sigma_w, sigma_b=sigma_b)
+        m2, m4 = (float(m) for m in relu_output_moments(x, **law))
+        return FiniteWidthLaw(m4 - m2 ** 2, float(relu_excess_kurtosis(x, **law)),
+                              float(relu_kurtosis_standard_error(x, n_samples=n_samples, **law)))
+    kappa = math.nan
+    if depth == 2:
+        kappa = float(one_hidden_layer_excess_kurtosis(x, width=width, activation=activation,
+                                                       sigma_w=sigma_w, sigma_b=sigma_b))
+    return FiniteWidthLaw(math.nan, kappa, math.nan)

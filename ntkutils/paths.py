@@ -21,7 +21,11 @@ FIGURES_ENV = "NTK_REPRO_FIGURES_DIR"
 
 
 def repo_root() -> Path:
-    """The repository root: the parent of the ``ntkutils`` package directory."""
+    """Locate the repository root.
+
+    Returns:
+        The parent of the ``ntkutils`` package directory, as an absolute ``Path``.
+    """
     return Path(__file__).resolve().parent.parent
 
 
@@ -33,12 +37,22 @@ def _from_env(var: str, default: Path) -> Path:
 
 
 def results_dir() -> Path:
-    """Directory for ``<notebook>.json`` claim files (env ``NTK_REPRO_RESULTS_DIR``)."""
+    """Directory for ``<notebook>.json`` claim files.
+
+    Returns:
+        ``$NTK_REPRO_RESULTS_DIR`` (user-expanded) if set and non-blank, else
+        ``<repo>/results``. The directory is not created here.
+    """
     return _from_env(RESULTS_ENV, repo_root() / "results")
 
 
 def figures_dir() -> Path:
-    """Directory for ``<name>.pdf``/``<name>.png`` figures (env ``NTK_REPRO_FIGURES_DIR``)."""
+    """Directory for ``<name>.pdf``/``<name>.png`` figures.
+
+    Returns:
+        ``$NTK_REPRO_FIGURES_DIR`` (user-expanded) if set and non-blank, else
+        ``<repo>/figures``. The directory is not created here.
+    """
     return _from_env(FIGURES_ENV, repo_root() / "figures")
 
 
@@ -50,6 +64,16 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     ``os.replace``. A reader therefore sees either the old file or the complete new one, never a
     partial write; on any error the temporary file is removed and the old file is untouched.
     The parent directory is created if missing.
+
+    Args:
+        path: destination file.
+        data: the complete new contents.
+
+    Returns:
+        ``path`` as a ``Path``.
+
+    Raises:
+        OSError: the directory or file cannot be written (the old file is left untouched).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -25,8 +25,8 @@ def test_empirical_ntk_and_analytic_kernels_on_cuda():
 def test_training_on_cuda_matches_cpu_and_records_on_cpu():
     x, xt = nu.data.sphere_uniform(10, 3, seed=1), nu.data.sphere_uniform(4, 3, seed=2)
     y = torch.sin(2 * x[:, 0])
-    a = nu.train_full_batch(_nets("cpu", 1)[0], x, y, steps=20, eta=0.5, x_test=xt, ntk_steps=[20])
-    b = nu.train_full_batch(_nets("cuda", 1)[0], x.cuda(), y.cuda(), steps=20, eta=0.5, x_test=xt.cuda(), ntk_steps=[20])
+    a = nu.train_network(_nets("cpu", 1)[0], x, y, steps=20, eta=0.5, x_test=xt, ntk_steps=[20])
+    b = nu.train_network(_nets("cuda", 1)[0], x.cuda(), y.cuda(), steps=20, eta=0.5, x_test=xt.cuda(), ntk_steps=[20])
     assert b.f_test.device.type == "cpu" and b.ntk[20].device.type == "cpu"
     torch.testing.assert_close(b.f_test, a.f_test, rtol=1e-9, atol=1e-11)
     ea = nu.train_ensemble(_nets("cpu"), x, y, steps=20, eta=0.5, x_test=xt)

@@ -124,3 +124,50 @@ def test_batched_prior_sampler_matches_nngp_and_is_deterministic():
     assert torch.equal(f, again)
     with pytest.raises(ValueError, match="n_samples"):
         nu.sample_outputs_at_init(x, n_samples=0, width=4, depth=2)
+
+
+@pytest.fixture
+def problem():
+    x = nu.data.sphere_uniform(12, 3, seed=0)
+    xt = nu.data.sphere_uniform(5, 3, seed=1)
+    y = torch.cos(2 * x[:, 0]) - x[:, 1]
+    return x, xt, y
+
+
+def test_readout_kernel_is_the_last_layer_jacobian(problem):
+    x, xt, _ = problem
+    net = nu.MLP(3, 20, 3, "erf", 1.1, 0.3, seed=2, dtype=torch.float64)
+    names = ["weights.2", "biases.2"]
+    params = {k: v.detach() for k, v in net.named_parameters()}
+
+    def f(p_last, inp):
+        return torch.func.functional_call(net, params | dict(zip(names, p_last)), (inp,))[:, 0]
+
+    last = tuple(params[k] for k in names)
+    j1, j2 = (torch.func.jacrev(f)(last, inp) for inp in (x, xt))
+    expected = sum(a.reshape(len(x), -1) @ b.reshape(len(xt), -1).T for a, b in zip(j1, j2))
+    torch.testing.assert_close(nu.readout_kernel(net, x, xt), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_network_kernels_shapes_and_symmetry(problem):
+    x, xt, _ = problem
+    net = nu.MLP(3, 32, 3, "relu", seed=0, dtype=torch.float64)
+    k, theta = nu.network_kernels(net, x)
+    assert k.shape == theta.shape == (12, 12) and k.dtype == theta.dtype == torch.float64
+    torch.testing.assert_close(k, k.T)
+    kt, tt = nu.network_kernels(net, xt, x)
+    assert kt.shape == tt.shape == (5, 12)
+
+
+def test_readout_kernel_needs_a_scalar_output(problem):
+    x, _, _ = problem
+    with pytest.raises(ValueError, match="n_out"):
+        nu.readout_kernel(nu.MLP(3, 8, 2, n_out=2, dtype=torch.float64), x)
+
+
+def test_network_kernel_fn_moves_results_to_the_cpu_in_float64(problem):
+    x, xt, _ = problem
+    net = nu.MLP(3, 16, 2, "erf", seed=1)                      # float32 network
+    nngp, ntk = nu.network_kernel_fn(net)(xt, x)
+    assert nngp.dtype == ntk.dtype == torch.float64 and nngp.shape == ntk.shape == (5, 12)
+    torch.testing.assert_close(ntk, nu.empirical_ntk(net, xt, x).double())

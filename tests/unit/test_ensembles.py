@@ -1,4 +1,4 @@
-"""Batched ensemble training: every member against its own ``train_full_batch`` run, readout-only
+"""Batched ensemble training: every member against its own ``train_network`` run, readout-only
 training against the closed form with the readout kernel, divergence and input checks."""
 
 import math
@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import ntkutils as nu
-from ntkutils.ensembles import readout_kernel, train_ensemble
+from ntkutils.empirical import readout_kernel
+from ntkutils.ensembles import train_ensemble
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def test_members_follow_their_own_gradient_descent(problem, sigma_b, parameteriz
     rec = train_ensemble(nets, x, y, steps=30, eta=eta, x_test=xt, record_steps=[7])
     assert rec.f_train.shape == (3, 3, 12) and rec.f_test.shape == (3, 3, 5) and rec.loss.shape == (3, 3)
     for e, net in enumerate(nets):
-        alone = nu.train_full_batch(net, x, y, steps=30, eta=eta, x_test=xt, record_steps=[7])
+        alone = nu.train_network(net, x, y, steps=30, eta=eta, x_test=xt, record_steps=[7])
         torch.testing.assert_close(rec.f_train[:, e], alone.f_train, rtol=1e-10, atol=1e-12)
         torch.testing.assert_close(rec.f_test[:, e], alone.f_test, rtol=1e-10, atol=1e-12)
         torch.testing.assert_close(rec.loss[:, e], alone.loss, rtol=1e-10, atol=1e-14)
@@ -39,21 +40,6 @@ def test_chunks_give_the_same_ensemble(problem):
     whole = train_ensemble(nets, x, y, steps=10, eta=1.0, x_test=xt)
     chunked = train_ensemble(nets, x, y, steps=10, eta=1.0, x_test=xt, chunk_size=2)
     torch.testing.assert_close(whole.f_test, chunked.f_test, rtol=1e-12, atol=1e-14)
-
-
-def test_readout_kernel_is_the_last_layer_jacobian(problem):
-    x, xt, _ = problem
-    net = nu.MLP(3, 20, 3, "erf", 1.1, 0.3, seed=2, dtype=torch.float64)
-    names = ["weights.2", "biases.2"]
-    params = {k: v.detach() for k, v in net.named_parameters()}
-
-    def f(p_last, inp):
-        return torch.func.functional_call(net, params | dict(zip(names, p_last)), (inp,))[:, 0]
-
-    last = tuple(params[k] for k in names)
-    j1, j2 = (torch.func.jacrev(f)(last, inp) for inp in (x, xt))
-    expected = sum(a.reshape(len(x), -1) @ b.reshape(len(xt), -1).T for a, b in zip(j1, j2))
-    torch.testing.assert_close(readout_kernel(net, x, xt), expected, rtol=1e-12, atol=1e-12)
 
 
 def test_readout_only_training_is_the_closed_form_with_the_readout_kernel(problem):
@@ -76,7 +62,7 @@ def test_vector_outputs(problem):
     nets = [nu.MLP(3, 16, 2, "erf", n_out=2, seed=s, dtype=torch.float64) for s in range(2)]
     y2 = torch.stack([y, -y], 1)
     rec = train_ensemble(nets, x, y2, steps=5, eta=0.5)
-    alone = nu.train_full_batch(nets[1], x, y2, steps=5, eta=0.5, record_steps=[])
+    alone = nu.train_network(nets[1], x, y2, steps=5, eta=0.5, record_steps=[])
     assert rec.f_train.shape == (2, 2, 12, 2)
     torch.testing.assert_close(rec.f_train[:, 1], alone.f_train, rtol=1e-10, atol=1e-12)
 
@@ -130,18 +116,8 @@ def test_linearized_ensemble_against_training_the_linearisation(problem, readout
         if readout_only:
             ref = train_ensemble([net], x, y, steps=25, eta=0.7, x_test=xt, record_steps=[6], readout_only=True).f_test[:, 0]
         else:
-            ref = nu.train_full_batch(net, x, y, steps=25, eta=0.7, x_test=xt, linearized=True, record_steps=[6]).f_test
+            ref = nu.train_network(net, x, y, steps=25, eta=0.7, x_test=xt, linearized=True, record_steps=[6]).f_test
         torch.testing.assert_close(out[:, e], ref, rtol=1e-9, atol=1e-10)
-
-
-def test_network_kernels_shapes_and_symmetry(problem):
-    x, xt, _ = problem
-    net = nu.MLP(3, 32, 3, "relu", seed=0, dtype=torch.float64)
-    k, theta = nu.network_kernels(net, x)
-    assert k.shape == theta.shape == (12, 12) and k.dtype == theta.dtype == torch.float64
-    torch.testing.assert_close(k, k.T)
-    kt, tt = nu.network_kernels(net, xt, x)
-    assert kt.shape == tt.shape == (5, 12)
 
 
 def test_ensemble_variants_shapes_and_members(problem):
@@ -151,7 +127,7 @@ def test_ensemble_variants_shapes_and_members(problem):
     assert set(out) == {"network", "linearised", "readout-trained"}
     assert all(v.shape == (3, 3, 5) for v in out.values())
     torch.testing.assert_close(out["network"][:, 0], out["linearised"][:, 0])          # same init
-    alone = nu.train_full_batch(nets[2], x, y, steps=12, eta=0.6, x_test=xt, record_steps=[4])
+    alone = nu.train_network(nets[2], x, y, steps=12, eta=0.6, x_test=xt, record_steps=[4])
     torch.testing.assert_close(out["network"][2], alone.f_test, rtol=1e-10, atol=1e-12)
 
 

@@ -25,7 +25,7 @@ def test_gd_gaussian_tends_to_gradient_flow_as_eta_shrinks(blocks, readout):
     t = 3.0
     flow = nu.gp_prediction(b, y, [0.0, t], readout_only=readout)
     eta = 1e-4
-    gd = gp_checks.gd_gaussian(b, y, [0, round(t / eta)], eta=eta, readout_only=readout)
+    gd = nu.gd_gaussian(b, y, [0, round(t / eta)], eta=eta, readout_only=readout)
     assert np.allclose(gd.mean, flow.mean.numpy(), atol=1e-4)
     m = flow.mean.shape[1]
     for r in range(2):
@@ -49,7 +49,7 @@ def test_gd_gaussian_is_the_law_of_explicit_gd_on_prior_draws(blocks):
         f_te = f_te - eta / n * resid @ th_te_tr.T
         f_tr = f_tr - eta / n * resid @ th_tr.T
     samples = torch.stack(out, 1).numpy()                                   # (S, R, M)
-    g = gp_checks.gd_gaussian(b, y, steps, eta=eta)
+    g = nu.gd_gaussian(b, y, steps, eta=eta)
     sd = np.sqrt(g.variance.max())
     assert np.abs(samples.mean(0) - g.mean).max() < 5 * sd / math.sqrt(40000)
     emp = np.cov(samples.reshape(len(samples), -1), rowvar=False)
@@ -59,12 +59,12 @@ def test_gd_gaussian_is_the_law_of_explicit_gd_on_prior_draws(blocks):
 def test_gd_gaussian_rejects_an_unstable_step(blocks):
     b, y = blocks
     with pytest.raises(ValueError, match="unstable"):
-        gp_checks.gd_gaussian(b, y, [1], eta=1e6)
+        nu.gd_gaussian(b, y, [1], eta=1e6)
 
 
 def test_select_restricts_times_and_points(blocks):
     b, y = blocks
-    g = gp_checks.gd_gaussian(b, y, [0, 2, 5], eta=0.5)
+    g = nu.gd_gaussian(b, y, [0, 2, 5], eta=0.5)
     s = g.select(slice(1, None), slice(0, 3))
     m = g.mean.shape[1]
     assert s.mean.shape == (2, 3) and s.cov.shape == (6, 6)

@@ -55,3 +55,48 @@ def test_bad_arguments(kwargs, match):
     args = dict(n0=2, width=4, depth=3) | kwargs
     with pytest.raises(ValueError, match=match):
         nu.MLP(**args)
+
+
+@pytest.mark.parametrize("sigma_b", [0.2, None])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_stacked_forward_is_each_network(sigma_b, dtype):
+    """``models.forward`` with E stacked networks gives every member its own ``MLP`` output (up to
+    rounding: a batched matrix product need not round like E separate ones)."""
+    from ntkutils.models import forward
+    nets = [nu.MLP(3, [9, 7], 3, "erf", 1.2, sigma_b, seed=s, dtype=dtype) for s in range(3)]
+    x = torch.randn(5, 3, dtype=dtype)
+    weights = [torch.stack([n.weights[l].detach() for n in nets]) for l in range(3)]
+    biases = None if sigma_b is None else [torch.stack([n.biases[l].detach() for n in nets]) for l in range(3)]
+    with torch.no_grad():
+        out = forward(weights, x, activation="erf", weight_multipliers=nets[0].weight_multipliers,
+                      biases=biases, bias_multiplier=nets[0].bias_multiplier)
+        layers = forward(weights, x, activation="erf", weight_multipliers=nets[0].weight_multipliers,
+                         biases=biases, bias_multiplier=nets[0].bias_multiplier, layerwise=True)
+        for e, net in enumerate(nets):
+            torch.testing.assert_close(out[e], net(x))
+            for h, g in zip(layers.preactivations, net.layerwise(x).preactivations):
+                torch.testing.assert_close(h[e], g)
+
+
+def test_fused_forward_agrees_up_to_rounding():
+    from ntkutils.models import forward
+    net = nu.MLP(3, 11, 3, "relu", sigma_b=0.3, seed=1, dtype=torch.float64)
+    x = torch.randn(6, 3, dtype=torch.float64)
+    args = dict(activation=net.activation, weight_multipliers=net.weight_multipliers,
+                biases=list(net.biases), bias_multiplier=net.bias_multiplier)
+    w = [p.detach() for p in net.weights]
+    with torch.no_grad():
+        torch.testing.assert_close(forward(w, x, fused=True, **args), net(x), rtol=1e-13, atol=1e-13)
+        stacked = [p[None].expand(2, *p.shape) for p in w]
+        sb = [b.detach()[None].expand(2, -1) for b in net.biases]
+        torch.testing.assert_close(forward(stacked, x, fused=True, **(args | dict(biases=sb)))[1], net(x),
+                                   rtol=1e-13, atol=1e-13)
+    with pytest.raises(ValueError, match="one entry per weight layer"):
+        forward(w, x, **(args | dict(weight_multipliers=[1.0])))
+
+
+def test_hidden_widths():
+    from ntkutils.models import hidden_widths
+    assert hidden_widths(5, 3) == [5, 5] and hidden_widths([4, 6], 3) == [4, 6] and hidden_widths(5, 1) == []
+    with pytest.raises(ValueError, match="width"):
+        hidden_widths([4], 3)

@@ -211,3 +211,86 @@ def test_positive_errorbar_does_not_draw_nonpositive_values_as_data() -> None:
     assert all(seg[:, 1].min() > 0 for seg in segments)
     with pytest.raises(ValueError, match="equal length"):
         positive_errorbar(ax, [1, 2], [1.0], [0.1])
+
+
+# ---------------------------------------------------------------- recurring panels and layout
+def _panel_figure(**kw):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=kw.pop("figsize", (4.0, 3.0)), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def test_slope_panel_draws_fit_guides_and_an_outside_legend():
+    from ntkutils.plotting import layout_problems, layout_report, slope_panel
+    from ntkutils.stats import loglog_slope_t
+
+    x = np.array([64, 128, 256, 512])
+    rng = np.random.default_rng(0)
+    y = 3.0 * x[:, None] ** -0.5 * np.exp(0.05 * rng.standard_normal((4, 5)))
+    fit = loglog_slope_t(x, y, ci=0.99)
+    fig, ax = _panel_figure(figsize=(6.0, 3.0))
+    slope_panel(ax, x, y, fit, label="data", guides=(-0.5, -1.0), ylabel="error")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "data" in labels and "$n^{-0.5}$" in labels and "$n^{-1}$" in labels
+    assert any(label.startswith("fit: slope -0.") for label in labels)
+    assert ax.get_xscale() == ax.get_yscale() == "log" and ax.get_xlabel() == "width n"
+    # the legend sits right of the axes: it does not cover the data
+    assert layout_problems(layout_report(fig)) == []          # (also gives the figure a canvas)
+    renderer = fig.canvas.get_renderer()
+    assert ax.get_legend().get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1
+    # guides start at the first mean and have the stated slopes
+    guide = ax.lines[-1].get_ydata()
+    assert guide[0] == pytest.approx(y[0].mean()) and guide[-1] / guide[0] == pytest.approx((512 / 64) ** -1.0)
+    assert layout_problems(layout_report(fig)) == []
+
+
+def test_percentile_band_is_the_percentiles_with_an_outline():
+    from ntkutils.plotting import percentile_band
+
+    rng = np.random.default_rng(1)
+    samples = rng.standard_normal((6, 1001))
+    fig, ax = _panel_figure()
+    line = percentile_band(ax, np.arange(6), samples, q=(10, 90), hatch="////", label="a")
+    assert np.allclose(line.get_ydata(), np.median(samples, axis=1))
+    band = ax.collections[-1]
+    verts = band.get_paths()[0].vertices[:, 1]
+    assert verts.min() == pytest.approx(np.percentile(samples, 10, axis=1).min())
+    assert verts.max() == pytest.approx(np.percentile(samples, 90, axis=1).max())
+    assert band.get_hatch() == "////" and band.get_linewidth()[0] > 0
+    with pytest.raises(ValueError, match="samples"):
+        percentile_band(ax, np.arange(5), samples)
+    with pytest.raises(ValueError, match="q must"):
+        percentile_band(ax, np.arange(6), samples, q=(90, 10))
+
+
+def test_layout_problems_catch_overlapping_ticks_and_text_off_canvas():
+    from ntkutils.plotting import layout_problems, layout_report, legend_outside
+
+    fig, ax = _panel_figure()
+    ax.plot([0, 10000], [0, 1])
+    assert layout_problems(layout_report(fig)) == []
+    ax.set_xticks(np.arange(0, 10001, 250))                       # 41 labels on 4 inches
+    assert any("overlap" in p for p in layout_problems(layout_report(fig)))
+    fig2, ax2 = _panel_figure()
+    ax2.plot([0, 1], [0, 1])
+    ax2.text(1.5, 0.5, "far right", transform=ax2.transAxes)      # outside the canvas
+    assert any("far right" in p and "outside" in p for p in layout_problems(layout_report(fig2)))
+    with pytest.raises(ValueError, match="where"):
+        legend_outside(ax2, where="inside")
+
+
+def test_save_figure_embeds_the_layout_in_the_png(tmp_path, monkeypatch):
+    import json
+
+    from PIL import Image
+
+    from ntkutils.plotting import LAYOUT_KEY, layout_problems
+
+    monkeypatch.setenv("NTK_REPRO_FIGURES_DIR", str(tmp_path))
+    fig, ax = _panel_figure()
+    ax.plot([1, 2], [1, 4])
+    ax.set(xlabel="x", ylabel="y")
+    save_figure(fig, "layout")
+    report = json.loads(Image.open(tmp_path / "layout.png").info[LAYOUT_KEY])
+    assert {t["text"] for t in report["texts"]} >= {"x", "y"} and layout_problems(report) == []

@@ -225,9 +225,20 @@ def test_parse_parameter_overrides_values(rules_spec) -> None:
     assert got == {"width": 512, "widths": [64, 128], "activation": "erf", "seed": 3,
                    "sigma_w": 2.0, "device": None, "flag": True, "names": ["a", "b"], "sigma_b": 0.0}
     assert isinstance(got["sigma_w"], float)
-    assert runner.parse_parameter_overrides(["device=cuda", "widths=None"], rules_spec) == {
-        "device": "cuda", "widths": None}
+    assert runner.parse_parameter_overrides(["device=cpu", "widths=None"], rules_spec) == {
+        "device": "cpu", "widths": None}
     assert runner.check_parameter_value("depths", (3, 4), rules_spec) == [3, 4]
+
+
+def test_device_is_checked_by_select_device(rules_spec) -> None:
+    """``device=cuda`` fails before any kernel starts where ``nu.select_device`` would fail."""
+    import torch
+
+    if torch.cuda.is_available():
+        assert runner.parse_parameter_overrides(["device=cuda"], rules_spec) == {"device": "cuda"}
+    else:
+        with pytest.raises(ValueError, match="'device'.*no CUDA device is available"):
+            runner.parse_parameter_overrides(["device=cuda"], rules_spec)
 
 
 @pytest.mark.parametrize("item, text", [

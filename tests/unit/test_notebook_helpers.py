@@ -1,4 +1,4 @@
-"""Notebook helpers: profiles, device choice, the exact one-hidden-layer kurtosis, bootstrap
+"""Notebook helpers: the exact one-hidden-layer kurtosis, bootstrap
 slopes of sample statistics, covariance checks, Gaussian sampling, Q–Q plots."""
 
 import math
@@ -10,19 +10,6 @@ from matplotlib.figure import Figure
 
 import ntkutils as nu
 from ntkutils import stats
-
-
-def test_profiles_resolve_and_validate():
-    table = {"smoke": {"n": 2, "w": [1]}, "default": {"n": 10, "w": [1, 2]}, "paper": {"n": 100, "w": [3]}}
-    p = nu.profiles.resolve(table, "default", n=None, w=[5])
-    assert p.n == 10 and p.w == [5] and p.profile == "default"
-    with pytest.raises(ValueError, match="profile"):
-        nu.profiles.resolve(table, "fast")
-    with pytest.raises(ValueError, match="not defined"):
-        nu.profiles.resolve(table, "smoke", m=3)
-    assert nu.profiles.select_device(None).type in ("cpu", "cuda")
-    with pytest.raises(ValueError, match="device"):
-        nu.profiles.select_device("tpu")
 
 
 def test_one_hidden_layer_kurtosis_formula():
