@@ -1,17 +1,32 @@
 # ntk-repro: the two commands are `make reproduce` and `make test`.
 # Both create .venv from the exact pins in requirements.txt when it is missing.
 
-PYTHON ?= python3.11
+# Python 3.11, 3.12 or 3.13 (one lock, requirements.txt, is valid for all three): `python3` when
+# it is one of them, else the first of python3.13, python3.12, python3.11 on the PATH. Override
+# with `make PYTHON=/path/to/python3.x ...`.
+SHELL := /bin/bash
+SUPPORTED_PYTHONS := 3.11 3.12 3.13
+IS_SUPPORTED = -c 'import sys; sys.exit(not ((3, 11, 5) <= sys.version_info[:3] and sys.version_info[:2] <= (3, 13)))'
+ifeq ($(origin PYTHON), undefined)
+PYTHON := $(shell for p in python3 python3.13 python3.12 python3.11; do \
+  $$p $(IS_SUPPORTED) 2>/dev/null && { echo $$p; break; }; done)
+endif
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-unit reproduce bench peers lock clean
+.PHONY: venv test test-unit reproduce bench peers lock lock-check clean
 
 venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (Python 3.11 is required; set PYTHON=...)"; exit 1; }
+	@$(or $(PYTHON),false) $(IS_SUPPORTED) 2>/dev/null || { \
+	  echo "error: ntk-repro needs Python 3.11 (3.11.5 or later), 3.12 or 3.13; PYTHON='$(PYTHON)' is not one of them"; \
+	  echo "  (python3 here: $$(python3 --version 2>&1 || echo none))."; \
+	  echo "  Install one (pyenv install 3.12, uv python install 3.12, conda create -n ntk python=3.12,"; \
+	  echo "  or your system's python3.12 package) and rerun, or name it: make PYTHON=/path/to/python3.12 ..."; \
+	  exit 1; }
+	@echo "setting up .venv with $(PYTHON): $$($(PYTHON) --version); on Linux with Python 3.12/3.13, torch is PyPI's CUDA build (several GB)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=23.2"
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -48,12 +63,31 @@ peers:
 	$(PYTHON) -m venv benchmarks/peers/.venv
 	benchmarks/peers/.venv/bin/pip install --quiet neural-tangents==0.6.5 jax==0.4.25 jaxlib==0.4.25 "numpy<2" tf2jax==0.3.6
 
-# Re-resolve the full pin set from requirements.in (needs the package registry).
+# Re-resolve the full pin set from requirements.in (needs the package registry), then check that
+# every pin has a wheel for each supported Python (lock-check). On Linux x86_64 the CPU build of
+# torch and the CUDA build from PyPI carry the same version; the lock names the version only.
 lock:
 	rm -rf /tmp/ntk-repro-lock && $(PYTHON) -m venv /tmp/ntk-repro-lock
 	/tmp/ntk-repro-lock/bin/pip install --quiet -r requirements.in
-	( echo "# Fully resolved pins for Python 3.11 (generated from requirements.in by \`make lock\`)."; \
+	( echo "# Fully resolved pins, one lock for Python 3.11, 3.12 and 3.13 (generated from requirements.in"; \
+	  echo "# by \`make lock\` and checked for each Python by \`make lock-check\`)."; \
 	  /tmp/ntk-repro-lock/bin/pip freeze | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' ) > requirements.txt
+	$(MAKE) lock-check
+
+# Every pin of requirements.txt resolves to a binary wheel for each supported Python on Linux
+# x86_64 (a dry run that reads the index's metadata only; nothing is installed).
+# The oldest patch release of each minor version that the lock allows (soupsieve needs 3.11.5).
+LOCK_PYTHONS := 3.11.5 3.12.0 3.13.0
+LOCK_PLATFORMS := manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_24_x86_64 \
+  manylinux_2_17_x86_64 manylinux2014_x86_64 manylinux2010_x86_64 manylinux_2_5_x86_64 \
+  manylinux1_x86_64 linux_x86_64
+lock-check: $(STAMP)
+	@for v in $(LOCK_PYTHONS); do \
+	  $(PY) -m pip install --dry-run --quiet --ignore-installed --no-deps --only-binary=:all: \
+	    --python-version $$v --implementation cp $(addprefix --platform ,$(LOCK_PLATFORMS)) \
+	    --target /tmp/ntk-repro-lock-check -r requirements.txt 2>&1 | grep -v "is ignored" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || { echo "lock-check: a pin has no wheel for Python $$v"; exit 1; }; \
+	  echo "lock-check: every pin has a wheel for Python $$v"; done
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache
