@@ -11,11 +11,11 @@ ifeq ($(origin PYTHON), undefined)
 PYTHON := $(shell for p in python3 python3.13 python3.12 python3.11; do \
   $$p $(IS_SUPPORTED) 2>/dev/null && { echo $$p; break; }; done)
 endif
-VENV   := .venv
+VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-unit reproduce bench peers lock lock-check clean
+.PHONY: venv test test-unit test-quick reproduce html test-html bench peers lock lock-check clean
 
 venv: $(STAMP)
 
@@ -43,6 +43,18 @@ test: $(STAMP)
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
+
+# A quick check of another Python in a venv of its own (CI runs it for 3.12 and 3.13):
+#   make test-quick PYTHON=python3.13 VENV=.venv-3.13
+# imports, unit tests of the kernels, empirical NTK, claims and provenance, and one notebook
+# run through papermill at the smoke profile (into a temporary directory).
+QUICK_UNIT := tests/unit/test_kernels.py tests/unit/test_empirical.py tests/unit/test_claims.py \
+  tests/unit/test_provenance.py tests/unit/test_notebook.py tests/unit/test_citation.py
+test-quick: $(STAMP)
+	$(PY) -c "import sys, torch, ntkutils; print('ntk-repro', ntkutils.__version__, 'on Python', sys.version.split()[0], 'with torch', torch.__version__)"
+	NTK_REPRO_QUIET=1 $(PY) -m pytest -q -p no:cacheprovider $(QUICK_UNIT)
+	tmp=$$(mktemp -d) && NTK_REPRO_QUIET=1 $(PY) -m ntkutils run 03 --profile smoke \
+	  --output-dir $$tmp --results-dir $$tmp/results --figures-dir $$tmp/figures
 
 # Run every notebook at the default profile, store the executed notebooks (with outputs) back
 # into notebooks/, write figures/ and results/, and refresh the README's results table. A claim
@@ -88,6 +100,16 @@ lock-check: $(STAMP)
 	    --target /tmp/ntk-repro-lock-check -r requirements.txt 2>&1 | grep -v "is ignored" ; \
 	  test $${PIPESTATUS[0]} -eq 0 || { echo "lock-check: a pin has no wheel for Python $$v"; exit 1; }; \
 	  echo "lock-check: every pin has a wheel for Python $$v"; done
+
+# The HTML edition for readers without Jupyter: the stored notebooks (outputs and figures) and an
+# index page (verdict, claims table, figures) in build/html/, which opens offline; see the README.
+html: $(STAMP)
+	$(PY) -m ntkutils html --out build/html
+
+# The edition as a reader sees it, in headless Chromium (Debian: chromium, chromium-driver;
+# .ci/run installs them); skipped with a reason when the browser is missing.
+test-html: html
+	$(PY) -m pytest -q -p no:cacheprovider tests/browser
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

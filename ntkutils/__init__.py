@@ -13,12 +13,13 @@ each have one job (``../shared/DESIGN.md`` §2, README "The package"):
   ``linearization`` (05, Lee et al. 2019)
 * statistics: ``stats``, ``gp_checks``
 * claims and the notebook context: ``claims``, ``notebook``
-* figures: ``plotting``; data: ``data``; where files go: ``paths``
+* figures: ``plotting``; data: ``data``; where files go: ``paths``; where numbers came from:
+  ``provenance``
 """
 
 from . import (activations, claims, data, dynamics, eigendirections, empirical, ensembles,
-               gp_checks, kernels, linearization, models, notebook, paths, plotting, spectral,
-               stats, training, width_convergence)
+               gp_checks, kernels, linearization, models, notebook, paths, plotting, provenance,
+               spectral, stats, training, width_convergence)
 
 # networks
 from .activations import ACTIVATIONS, Activation, get_activation
@@ -114,8 +115,9 @@ from .data import (BinaryLineTask, LabelledData, MMDReference, circle, circle_gr
                    digits_line_task, gaussian_inputs, load_cifar10, load_digits, load_mnist,
                    matthews_mmd_cells, matthews_mmd_reference, normalize_to_sphere, one_hot_split,
                    random_split, require_on_sphere, sphere_uniform)
-from .paths import figures_dir, results_dir
+from .paths import figures_dir, results_dir, stored_figures_dir, stored_results_dir
+from .provenance import pin_report, provenance as run_provenance, suite_version
 
-__version__ = "0.1.0"
+__version__ = suite_version()
 
 __all__ = sorted(name for name in dir() if not name.startswith("_"))

@@ -44,7 +44,8 @@ from typing import Any
 import numpy as np
 
 from . import _validation as check
-from .paths import atomic_write_bytes, results_dir
+from .paths import RESULTS_ENV, atomic_write_bytes, repo_root, results_dir
+from .provenance import environment_note, pin_report, provenance
 
 __all__ = ["Claim", "ClaimSet", "relative_resolution", "verdict_line", "PASS", "FAIL", "NOT_ASSESSED", "PROFILES", "load_results", "to_jsonable"]
 
@@ -619,6 +620,11 @@ class ClaimSet:
                  f"{len(self._claims)} claims")
         out.append(f"{self.notebook} [{self.profile}]: {n[PASS]} passed, {n[FAIL]} failed, "
                    f"{n[NOT_ASSESSED]} not assessed; {alpha}")
+        note = environment_note({"provenance": {"pins": _this_environment_pins(),
+                                                "python": {"version": platform.python_version()}}})
+        if note is not None:   # a run outside the lock says so under its claims
+            out.append(f"{note} — the claims were judged, but this is not the stored run's "
+                       f"environment")
         return "\n".join(out)
 
     # ------------------------------------------------------------------ results file
@@ -663,7 +669,7 @@ class ClaimSet:
             "metrics": dict(metrics),
             "parameters": dict(parameters),
             "versions": _versions(),
-            "versions_differing_from_pins": _pin_differences(),
+            "provenance": provenance(device),
         }
 
     def write(self, metrics: Mapping[str, Any], parameters: Mapping[str, Any], *,
@@ -673,8 +679,10 @@ class ClaimSet:
         Body: schema_version, notebook, profile, seed, device, wall_time_s (rounded to ms),
         all_passed, counts,
         claims (in order), metrics, parameters, versions (python, numpy, scipy, torch,
-        matplotlib), ``versions_differing_from_pins`` (against requirements.txt; empty when the
-        run used the pins) and ``nonfinite`` — a map from the JSON path of every NaN/±Inf float to
+        matplotlib), ``provenance`` (``ntkutils.provenance.provenance``: suite version, git
+        commit and dirty state, Python and package versions, device name, whether the
+        environment matches the pins of requirements.txt) and ``nonfinite`` — a map from the
+        JSON path of every NaN/±Inf float to
         "nan"/"inf"/"-inf" (those values are stored as null). Keys sorted, indent 2, UTF-8,
         trailing newline, no timestamp. Metrics/parameters may hold NumPy/torch scalars and
         arrays, tuples, Paths and dataclasses (e.g. ``SlopeFit``).
@@ -694,7 +702,8 @@ class ClaimSet:
         safe = to_jsonable(body, nonfinite=nonfinite)
         safe["nonfinite"] = nonfinite
         text = json.dumps(safe, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
-        return atomic_write_bytes(results_dir() / f"{self.notebook}.json", (text + "\n").encode("utf-8"))
+        return atomic_write_bytes(results_dir(self.profile) / f"{self.notebook}.json",
+                                  (text + "\n").encode("utf-8"))
 
     def max_z(self, name: str, paper: str, test: Any, *, reason: str | None = None,
               digits: int = 2) -> Claim | None:
@@ -776,11 +785,14 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
-def _pin_differences() -> dict[str, dict[str, str | None]] | None:
-    """Differences of this interpreter's versions from the repository's ``requirements.txt``
-    (None when the file is not there, e.g. an installed package outside the checkout)."""
-    req = Path(__file__).resolve().parents[1] / "requirements.txt"
-    return versions_differing_from_pins(_versions(), req) if req.exists() else None
+_PINS_CACHE: list[dict[str, Any]] = []
+
+
+def _this_environment_pins() -> dict[str, Any]:
+    """``pin_report()`` of this interpreter, computed once per process."""
+    if not _PINS_CACHE:
+        _PINS_CACHE.append(pin_report())
+    return _PINS_CACHE[0]
 
 
 def versions_differing_from_pins(versions: Mapping[str, str | None],
@@ -799,17 +811,7 @@ def versions_differing_from_pins(versions: Mapping[str, str | None],
         pin differs (a local build tag such as ``+cpu`` or ``+cu130`` is ignored); empty when
         all agree.
     """
-    pins: dict[str, str] = {}
-    for line in Path(requirements).read_text(encoding="utf-8").splitlines():
-        name, sep, pin = line.split("#", 1)[0].strip().partition("==")
-        if sep:
-            pins[name.strip().lower()] = pin.strip()
-    out: dict[str, dict[str, str | None]] = {}
-    for name, ran in versions.items():
-        pinned = pins.get(name.lower())
-        if pinned is not None and (ran or "").split("+")[0] != pinned.split("+")[0]:
-            out[name] = {"ran": ran, "pinned": pinned}
-    return out
+    return pin_report(requirements, installed=versions)["differing"]
 
 
 def to_jsonable(obj: Any, *, nonfinite: dict[str, str] | None = None, path: str = "$") -> Any:
@@ -867,7 +869,8 @@ def load_results(notebook: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a results file.
 
     Args:
-        notebook: a notebook stem (looked up in ``results_dir()``) or a path to a ``.json``.
+        notebook: a path to a ``.json``, or a notebook stem, looked up in
+            ``$NTK_REPRO_RESULTS_DIR`` when that is set, else in the stored ``<repo>/results``.
 
     Returns:
         The parsed JSON body.
@@ -877,7 +880,9 @@ def load_results(notebook: str | os.PathLike[str]) -> dict[str, Any]:
     """
     path = Path(notebook)
     if path.suffix != ".json":
-        path = results_dir() / f"{notebook}.json"
+        directory = os.environ.get(RESULTS_ENV, "").strip()
+        base = Path(directory).expanduser() if directory else repo_root() / "results"
+        path = base / f"{notebook}.json"
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
 

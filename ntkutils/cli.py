@@ -3,8 +3,9 @@
     ntk-repro list
     ntk-repro run [NAMES ...] [--profile smoke|default|paper] [-p KEY=VALUE ...]
                   [--output-dir DIR] [--results-dir DIR] [--figures-dir DIR] [--store]
-                  [--claims-may-fail]
+                  [--claims-may-fail] [--dry-run]
     ntk-repro report [--readme README.md] [--results-dir DIR] [--figures-dir DIR]
+    ntk-repro html [--out build/html] [--zip]
 
 Every name and ``-p`` value is checked before the first kernel starts; ``list`` shows each
 notebook's knobs (its ``parameters`` cell), which are what ``-p`` accepts. ``run`` prints a
@@ -12,12 +13,19 @@ summary table and exits with 0 iff every notebook ran and no claim failed (1 oth
 ``--claims-may-fail``, 0 iff every notebook ran, FAILed claims being results); usage errors
 exit with 2. ``python -m ntkutils`` is the same command.
 
+Only ``--store`` (``make reproduce``) writes the stored results that the README and citations
+point to (``results/``, ``figures/`` and ``notebooks/`` for ``default``; ``results/paper/`` and
+``figures/paper/`` for ``paper``). Every other run writes its executed notebooks, results and
+figures under ``outputs/<profile>[-<hash of the overrides>]/`` (or the directories given) and
+says where.
+
 Examples::
 
     ntk-repro run 02 --profile smoke -p depth=3 -p activation=erf
     ntk-repro run 01 -p 'widths=[64,128]' -p seed=1
     ntk-repro run --profile default --store --claims-may-fail    # make reproduce
     ntk-repro report --readme README.md
+    ntk-repro html --out build/html --zip                         # make html, plus a zip
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ PROG = "ntk-repro"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with the ``list``, ``run`` and ``report`` sub-commands.
+    """The argument parser with the ``list``, ``run``, ``report`` and ``html`` sub-commands.
 
     Returns:
         The ``ntk-repro`` parser.
@@ -60,14 +68,20 @@ def build_parser() -> argparse.ArgumentParser:
                           "each notebook's), e.g. -p depth=3 -p activation=erf "
                           "-p 'widths=[64,128]' -p seed=1")
     run.add_argument("--output-dir", type=Path, default=None,
-                     help="where executed notebooks go (default: <repo>/outputs)")
+                     help="where executed notebooks go (default: outputs/<profile>[-<hash>]/)")
     run.add_argument("--results-dir", type=Path, default=None,
-                     help="where results/*.json go (default: $NTK_REPRO_RESULTS_DIR or <repo>/results)")
+                     help="where <stem>.json go (default: $NTK_REPRO_RESULTS_DIR, else "
+                          "outputs/<profile>[-<hash>]/results/)")
     run.add_argument("--figures-dir", type=Path, default=None,
-                     help="where figures go (default: $NTK_REPRO_FIGURES_DIR or <repo>/figures)")
+                     help="where figures go (default: $NTK_REPRO_FIGURES_DIR, else "
+                          "outputs/<profile>[-<hash>]/figures/)")
     run.add_argument("--store", action="store_true",
-                     help="copy each executed notebook back over notebooks/<stem>.ipynb "
-                          "(default profile, no -p only)")
+                     help="write the stored results (profile default: results/, figures/, and "
+                          "the executed notebooks over notebooks/; profile paper: "
+                          "results/paper/, figures/paper/); no -p overrides")
+    run.add_argument("--dry-run", action="store_true",
+                     help="check the names and parameters and print what would run where, "
+                          "without running anything")
     run.add_argument("--claims-may-fail", action="store_true",
                      help="exit 0 when every notebook ran, even if a claim FAILed (the summary "
                           "still lists it); for regenerating results, not for judging them")
@@ -77,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the README to update (default: <repo>/README.md)")
     report.add_argument("--results-dir", type=Path, default=None, help="results to read")
     report.add_argument("--figures-dir", type=Path, default=None, help="figures to link")
+
+    html = sub.add_parser("html", help="render the stored notebooks and an index page as static "
+                                       "HTML that opens offline")
+    html.add_argument("--out", type=Path, default=None,
+                      help="the folder (new, empty or an earlier edition; "
+                           "default: <repo>/build/html)")
+    html.add_argument("--zip", action="store_true",
+                      help="also write <out>/../ntk-repro-html.zip for archiving")
     return parser
 
 
@@ -112,11 +134,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     infos = runner.resolve_names(args.names, runner.discover())
     if not infos:
         raise ValueError(f"no notebooks to run in {runner.default_notebooks_dir()}")
+    plan = runner.plan_overrides(args.param, infos)
+    profile = runner.resolve_run_profile(args.profile, plan)
+    where = runner.destinations(profile, plan, store=args.store, output_dir=args.output_dir,
+                                results_dir=args.results_dir, figures_dir=args.figures_dir)
+    if args.dry_run:
+        for info in infos:
+            given = "".join(f" {k}={v!r}" for k, v in plan[info.stem].items())
+            print(f"would run {info.stem} [{profile}]{given}")
+        print(f"would write {where.describe()}")
+        return 0
     results = runner.run_notebooks(
         infos, profile=args.profile, overrides=args.param, output_dir=args.output_dir,
         results_dir=args.results_dir, figures_dir=args.figures_dir, store=args.store,
         echo=_echo_when_quiet())
     print(runner.summary_table(results))
+    print(f"wrote {where.describe()}")
     return runner.exit_code(results, claims_may_fail=args.claims_may_fail)
 
 
@@ -140,7 +173,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"list": _cmd_list, "run": _cmd_run, "report": _cmd_report}
+def _cmd_html(args: argparse.Namespace) -> int:
+    out = args.out if args.out is not None else runner.default_html_dir()
+    edition = runner.build_html_edition(
+        out, zip_path=out.resolve().parent / "ntk-repro-html.zip" if args.zip else None)
+    print(f"HTML edition: {edition.index} ({len(edition.pages)} notebook pages, "
+          f"{len(edition.files)} files; opens offline)")
+    if edition.zip_path is not None:
+        print(f"archive: {edition.zip_path}")
+    return 0
+
+
+_COMMANDS = {"list": _cmd_list, "run": _cmd_run, "report": _cmd_report, "html": _cmd_html}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,6 +22,7 @@ only define knobs that the parameters cell names.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from collections.abc import Mapping
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -33,6 +34,7 @@ from matplotlib.figure import Figure
 from ._validation import choice
 from .claims import PROFILES as PROFILE_NAMES
 from .claims import ClaimSet
+from .paths import figures_dir, repo_root
 from .plotting import save_figure, use_house_style
 
 __all__ = ["Notebook", "Timer", "resolve_profile", "select_device", "stream_seed"]
@@ -197,11 +199,15 @@ class Notebook:
     def savefig(self, fig: Figure, panel: str) -> None:
         """Save ``fig`` as ``<figures>/<name>_<panel>.pdf`` and ``.png`` (``save_figure``).
 
+        ``<figures>`` is ``ntkutils.paths.figures_dir(profile)``: ``$NTK_REPRO_FIGURES_DIR`` (set
+        by ``ntk-repro run``; the stored ``figures/`` only under ``--store``), else
+        ``outputs/<profile>/figures``.
+
         Args:
             fig: the figure.
             panel: the panel's name; appended to ``figures``.
         """
-        save_figure(fig, f"{self.name}_{panel}")
+        save_figure(fig, f"{self.name}_{panel}", directory=figures_dir(self.profile))
         self.figures.append(panel)
 
     def finish(self, metrics: Mapping[str, Any], **extra_parameters: Any) -> None:
@@ -219,4 +225,14 @@ class Notebook:
                                  wall_time_s=self.timer.elapsed, seed=self.seed,
                                  device=str(self.device))
         panels = ",".join(self.figures)
-        print(f"claims: {path.name}; figures: {self.name}_{{{panels}}}.{{pdf,png}}")
+        figures = _shown(figures_dir(self.profile) / f"{self.name}_{{{panels}}}.{{pdf,png}}")
+        print(f"claims: {_shown(path)}; figures: {figures}")
+
+
+def _shown(path: Any) -> str:
+    """A path relative to the repository when it lies inside it, else absolute."""
+    full = Path(path).resolve()
+    try:
+        return full.relative_to(repo_root()).as_posix()
+    except ValueError:
+        return str(full)

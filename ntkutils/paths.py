@@ -2,12 +2,24 @@
 
 A leaf module: it imports nothing else from ``ntkutils``.
 
-* ``results_dir()``: ``$NTK_REPRO_RESULTS_DIR`` if set (and non-empty), else ``<repo>/results``.
-* ``figures_dir()``: ``$NTK_REPRO_FIGURES_DIR`` if set (and non-empty), else ``<repo>/figures``.
+Two kinds of place. The *stored* results, the ones the README table and a citation point to,
+are written only by ``make reproduce`` or ``ntk-repro run --store``:
 
-``<repo>`` is the parent of the ``ntkutils`` package directory. Tests point both variables at a
-temporary directory so that they never rewrite the repository. The directories are not created
-here; the writers (``ClaimSet.write``, ``save_figure``) create them when they write.
+* ``stored_results_dir(profile)``: ``<repo>/results`` (``default``), ``<repo>/results/paper``
+  (``paper``); ``stored_figures_dir(profile)``: ``<repo>/figures``, ``<repo>/figures/paper``.
+
+Every other run (another profile, other parameters, a notebook run by hand in Jupyter or by
+papermill) writes where the environment says, else under ``outputs/`` (git-ignored):
+
+* ``results_dir(profile)``: ``$NTK_REPRO_RESULTS_DIR`` if set (and non-empty), else
+  ``<repo>/outputs/<profile>/results``;
+* ``figures_dir(profile)``: ``$NTK_REPRO_FIGURES_DIR`` if set (and non-empty), else
+  ``<repo>/outputs/<profile>/figures``.
+
+``<repo>`` is the parent of the ``ntkutils`` package directory. ``ntk-repro run --store`` points
+the two variables at the stored places; tests point them at a temporary directory. The
+directories are not created here; the writers (``ClaimSet.write``, ``save_figure``) create them
+when they write.
 """
 
 from __future__ import annotations
@@ -36,24 +48,79 @@ def _from_env(var: str, default: Path) -> Path:
     return Path(value).expanduser()
 
 
-def results_dir() -> Path:
-    """Directory for ``<notebook>.json`` claim files.
+STORED_PROFILES = ("default", "paper")
+
+
+def _stored(kind: str, profile: str) -> Path:
+    if profile not in STORED_PROFILES:
+        raise ValueError(f"profile must be one of {list(STORED_PROFILES)} for stored {kind} "
+                         f"(a {profile!r} run is never stored; it goes under outputs/), "
+                         f"got {profile!r}")
+    base = repo_root() / kind
+    return base if profile == "default" else base / profile
+
+
+def stored_results_dir(profile: str = "default") -> Path:
+    """Where the stored results of a profile live (what the README and citations point to).
+
+    Args:
+        profile: ``"default"`` or ``"paper"``.
+
+    Returns:
+        ``<repo>/results`` or ``<repo>/results/paper``.
+
+    Raises:
+        ValueError: another profile (``smoke`` runs are never stored).
+    """
+    return _stored("results", profile)
+
+
+def stored_figures_dir(profile: str = "default") -> Path:
+    """Where the stored figures of a profile live.
+
+    Args:
+        profile: ``"default"`` or ``"paper"``.
+
+    Returns:
+        ``<repo>/figures`` or ``<repo>/figures/paper``.
+
+    Raises:
+        ValueError: another profile.
+    """
+    return _stored("figures", profile)
+
+
+def scratch_dir(profile: str | None = None) -> Path:
+    """``<repo>/outputs/<profile>`` (``<repo>/outputs`` without a profile): where runs that do
+    not store go. Git-ignored."""
+    base = repo_root() / "outputs"
+    return base if profile is None else base / profile
+
+
+def results_dir(profile: str | None = None) -> Path:
+    """Directory for ``<notebook>.json`` claim files of the run in progress.
+
+    Args:
+        profile: the run's profile (names the folder under ``outputs/``).
 
     Returns:
         ``$NTK_REPRO_RESULTS_DIR`` (user-expanded) if set and non-blank, else
-        ``<repo>/results``. The directory is not created here.
+        ``<repo>/outputs/<profile>/results``. The directory is not created here.
     """
-    return _from_env(RESULTS_ENV, repo_root() / "results")
+    return _from_env(RESULTS_ENV, scratch_dir(profile) / "results")
 
 
-def figures_dir() -> Path:
-    """Directory for ``<name>.pdf``/``<name>.png`` figures.
+def figures_dir(profile: str | None = None) -> Path:
+    """Directory for ``<name>.pdf``/``<name>.png`` figures of the run in progress.
+
+    Args:
+        profile: the run's profile (names the folder under ``outputs/``).
 
     Returns:
         ``$NTK_REPRO_FIGURES_DIR`` (user-expanded) if set and non-blank, else
-        ``<repo>/figures``. The directory is not created here.
+        ``<repo>/outputs/<profile>/figures``. The directory is not created here.
     """
-    return _from_env(FIGURES_ENV, repo_root() / "figures")
+    return _from_env(FIGURES_ENV, scratch_dir(profile) / "figures")
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

@@ -2,8 +2,9 @@
 
 * ``use_house_style()`` (or ``with house_style(): ...``): readable sans-serif defaults for
   notebooks, the Okabe–Ito colour-blind-safe cycle, no LaTeX.
-* ``save_figure(fig, name)`` writes ``<figures_dir()>/<name>.pdf`` and ``.png`` atomically with
-  fixed metadata, so the same figure gives byte-identical files on every run.
+* ``save_figure(fig, name, directory=None)`` writes ``<directory>/<name>.pdf`` and ``.png``
+  (default directory ``figures_dir()``) atomically with fixed metadata, so the same figure
+  gives byte-identical files on every run.
 * ``band_plot`` (mean ± k·std band) and ``loglog_with_fit`` (points and a ``SlopeFit`` line).
 
 The module never imports ``pyplot`` and never selects a backend; it only touches ``rcParams``
@@ -115,8 +116,9 @@ def _check_name(name: Any) -> str:
     return name
 
 
-def save_figure(fig: Figure, name: str, *, dpi: float | None = None) -> dict[str, Path]:
-    """Save ``fig`` as ``<figures_dir()>/<name>.pdf`` and ``.png``.
+def save_figure(fig: Figure, name: str, *, dpi: float | None = None,
+                directory: str | os.PathLike[str] | None = None) -> dict[str, Path]:
+    """Save ``fig`` as ``<directory>/<name>.pdf`` and ``.png``.
 
     Each file is rendered to memory and moved into place atomically (temporary file +
     ``os.replace``). Metadata are fixed (no creation date; Creator "ntk-repro"; fixed PNG
@@ -130,6 +132,7 @@ def save_figure(fig: Figure, name: str, *, dpi: float | None = None) -> dict[str
         fig: The figure.
         name: A file stem such as ``"02_ntk_convergence_width"``.
         dpi: PNG resolution (default ``rcParams["savefig.dpi"]``).
+        directory: where to write (default ``ntkutils.paths.figures_dir()``).
 
     Returns:
         ``{"pdf": .., "png": ..}``: the paths written.
@@ -141,7 +144,7 @@ def save_figure(fig: Figure, name: str, *, dpi: float | None = None) -> dict[str
     name = _check_name(name)
     if not isinstance(fig, Figure):
         raise ValueError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
-    out_dir = figures_dir()
+    out_dir = Path(directory) if directory is not None else figures_dir()
     paths: dict[str, Path] = {}
     png_metadata = _PNG_METADATA | {LAYOUT_KEY: json.dumps(layout_report(fig), sort_keys=True)}
     with mpl.rc_context({"svg.hashsalt": "ntk-repro"}):

@@ -1,5 +1,5 @@
 """Find, check and execute the notebooks; report their claims. Used by ``ntkutils.cli``
-(``ntk-repro list | run | report``); no other module of the package imports it.
+(``ntk-repro list | run | report | html``); no other module of the package imports it.
 
 One job per module, the names re-exported here:
 
@@ -9,11 +9,14 @@ One job per module, the names re-exported here:
   any kernel starts (``plan_overrides``).
 * ``execution``: ``run_notebooks``, papermill in this process.
 * ``report``: the summary after a run, the exit code, the README table and verdict line.
+* ``html_edition``: the stored notebooks and an index page as static HTML that opens offline.
 """
 
 from .discovery import (NOTEBOOKS_ENV, NotebookInfo, default_notebooks_dir, discover,
                         parse_parameters_cell, resolve_names)
-from .execution import KERNEL_NAME, QUIET_ENV, RunError, RunResult, run_notebooks
+from .execution import (KERNEL_NAME, QUIET_ENV, Destinations, RunError, RunResult, destinations,
+                        run_notebooks)
+from .html_edition import HtmlEdition, build_html_edition, default_html_dir
 from .parameters import (ParameterSpec, check_parameter_value, check_type, check_value,
                          parse_parameter_overrides, parse_type, plan_overrides,
                          resolve_run_profile)
@@ -24,11 +27,14 @@ __all__ = [
     # discovery
     "NOTEBOOKS_ENV", "NotebookInfo", "default_notebooks_dir", "discover", "parse_parameters_cell",
     "resolve_names",
+    # html_edition
+    "HtmlEdition", "build_html_edition", "default_html_dir",
     # parameters
     "ParameterSpec", "check_parameter_value", "check_type", "check_value",
     "parse_parameter_overrides", "parse_type", "plan_overrides", "resolve_run_profile",
     # execution
-    "KERNEL_NAME", "QUIET_ENV", "RunError", "RunResult", "run_notebooks",
+    "KERNEL_NAME", "QUIET_ENV", "Destinations", "RunError", "RunResult", "destinations",
+    "run_notebooks",
     # report
     "README_END", "README_START", "VERDICT_END", "VERDICT_START", "exit_code", "readme_table",
     "readme_verdict", "summary_table", "update_readme",

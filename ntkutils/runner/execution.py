@@ -9,6 +9,7 @@ results and figures are redirected through ``NTK_REPRO_RESULTS_DIR`` /
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -26,7 +27,8 @@ from ..claims import FAIL, NOT_ASSESSED, PASS
 from .discovery import NotebookInfo
 from .parameters import plan_overrides, resolve_run_profile
 
-__all__ = ["QUIET_ENV", "KERNEL_NAME", "RunError", "RunResult", "run_notebooks"]
+__all__ = ["QUIET_ENV", "KERNEL_NAME", "Destinations", "RunError", "RunResult", "destinations",
+           "run_notebooks"]
 
 QUIET_ENV = "NTK_REPRO_QUIET"
 KERNEL_NAME = "python3"
@@ -108,6 +110,107 @@ class RunResult:
         return "ok" if self.ok else f"FAILED: {self.error.ename}"
 
 
+@dataclass(frozen=True)
+class Destinations:
+    """Where one ``run`` writes.
+
+    Attributes:
+        executed: the folder of the executed copies ``<stem>.ipynb``.
+        results, figures: the folders of ``<stem>.json`` and ``<stem>_<panel>.{pdf,png}``.
+        stored: True iff these are the stored places (``--store``).
+    """
+
+    executed: Path
+    results: Path
+    figures: Path
+    stored: bool
+
+    def describe(self) -> str:
+        """One line: ``"executed notebooks: …; results: …; figures: …"`` (paths shown relative
+        to the repository when inside it)."""
+        def shown(path: Path) -> str:
+            try:
+                return path.relative_to(paths.repo_root()).as_posix() + "/"
+            except ValueError:
+                return str(path) + "/"
+        kind = "stored " if self.stored else ""
+        return (f"executed notebooks: {shown(self.executed)}; {kind}results: "
+                f"{shown(self.results)}; {kind}figures: {shown(self.figures)}")
+
+
+def _run_label(profile: str, plan: Mapping[str, Mapping[str, Any]]) -> str:
+    """``outputs/`` folder name of a run: the profile, plus a short hash of the overrides."""
+    given = {stem: dict(sorted(p.items())) for stem, p in sorted(plan.items()) if p}
+    if not given:
+        return profile
+    digest = hashlib.sha256(json.dumps(given, sort_keys=True, default=repr).encode()).hexdigest()
+    return f"{profile}-{digest[:8]}"
+
+
+def destinations(profile: str, plan: Mapping[str, Mapping[str, Any]], *, store: bool = False,
+                 output_dir: str | os.PathLike[str] | None = None,
+                 results_dir: str | os.PathLike[str] | None = None,
+                 figures_dir: str | os.PathLike[str] | None = None) -> Destinations:
+    """Where a run writes: only ``store`` reaches the stored results.
+
+    * ``store`` (profile ``default`` or ``paper``, no overrides): results and figures go to
+      ``paths.stored_results_dir(profile)`` / ``stored_figures_dir(profile)`` (``results/``,
+      ``figures/``; ``results/paper/``, ``figures/paper/``); executed copies to
+      ``outputs/default/`` (then copied over ``notebooks/``) or ``results/paper/``.
+    * otherwise everything goes under ``outputs/<label>/`` (``executed`` itself, ``results/``,
+      ``figures/``), ``<label>`` being the profile plus, with overrides, ``-`` and 8 hex digits
+      of their hash, so runs with other parameters never mix.
+
+    Explicit directories (arguments, else ``$NTK_REPRO_RESULTS_DIR`` /
+    ``$NTK_REPRO_FIGURES_DIR``) win in both cases.
+
+    Args:
+        profile: the run's profile.
+        plan: ``{stem: {knob: value}}`` overrides (``plan_overrides``).
+        store: write the stored results.
+        output_dir, results_dir, figures_dir: explicit directories, or None.
+
+    Returns:
+        The ``Destinations`` (absolute paths; nothing is created).
+
+    Raises:
+        ValueError: ``store`` with a profile other than default/paper or with overrides; a run
+            without ``store`` whose results or figures would land in a stored place.
+    """
+    if store and (profile not in paths.STORED_PROFILES or any(plan.values())):
+        given = sorted({k for p in plan.values() for k in p})
+        raise ValueError("--store needs profile 'default' or 'paper' and no -p overrides (the "
+                         f"stored results are those profiles' own runs); got profile {profile!r}, "
+                         f"overrides {given}")
+
+    def explicit(arg: str | os.PathLike[str] | None, env: str) -> Path | None:
+        if arg is not None:
+            return Path(arg)
+        value = os.environ.get(env, "").strip()
+        return Path(value) if value else None
+
+    res = explicit(results_dir, paths.RESULTS_ENV)
+    fig = explicit(figures_dir, paths.FIGURES_ENV)
+    out = Path(output_dir) if output_dir is not None else None
+    if store:
+        res = res or paths.stored_results_dir(profile)
+        fig = fig or paths.stored_figures_dir(profile)
+        out = out or (paths.scratch_dir("default") if profile == "default" else res)
+    else:
+        scratch = paths.scratch_dir(_run_label(profile, plan))
+        res, fig, out = res or scratch / "results", fig or scratch / "figures", out or scratch
+    res, fig, out = (p.expanduser().resolve() for p in (res, fig, out))
+    if not store:
+        protected = {paths.stored_results_dir(p).resolve() for p in paths.STORED_PROFILES}
+        protected |= {paths.stored_figures_dir(p).resolve() for p in paths.STORED_PROFILES}
+        clash = [str(p) for p in (res, fig) if p in protected]
+        if clash:
+            raise ValueError(f"results/figures directory {clash[0]} holds the stored results; "
+                             "only `make reproduce` or `ntk-repro run --store` writes there "
+                             "(give another --results-dir/--figures-dir, or none for outputs/)")
+    return Destinations(executed=out, results=res, figures=fig, stored=store)
+
+
 @contextmanager
 def _environ(updates: Mapping[str, str]) -> Iterator[None]:
     """Set environment variables for the duration of the block, then restore them."""
@@ -141,10 +244,11 @@ def run_notebooks(infos: Sequence[NotebookInfo], profile: str | None = "default"
         profile: smoke, default or paper (None: from ``overrides``, else ``"default"``).
         overrides: ``KEY=VALUE`` strings or a mapping, all checked (``plan_overrides``) before
             any kernel starts.
-        output_dir: where executed copies go as ``<stem>.ipynb`` (default ``<repo>/outputs``).
-        results_dir, figures_dir: where the notebooks write (default: ``ntkutils.paths``).
-        store: copy each notebook that ran to the end back over its source (profile default,
-            no overrides only).
+        output_dir, results_dir, figures_dir: where executed copies, results and figures go
+            (default: ``destinations``: under ``outputs/`` unless ``store``).
+        store: write the stored results and figures (profile default or paper, no overrides);
+            at the default profile, also copy each notebook that ran to the end back over its
+            source.
         progress: bars over notebooks and cells (None: when interactive).
         echo: called with a line as each notebook starts and ends.
 
@@ -152,20 +256,15 @@ def run_notebooks(infos: Sequence[NotebookInfo], profile: str | None = "default"
         One ``RunResult`` per notebook, in order.
 
     Raises:
-        ValueError: a bad override or profile, or ``store`` with another profile or overrides
-            (before anything runs).
+        ValueError: a bad override or profile, or bad destinations (``destinations``), before
+            anything runs.
     """
     infos = list(infos)
     plan = plan_overrides(overrides, infos)
     profile = resolve_run_profile(profile, plan)
-    if store and (profile != "default" or any(plan.values())):
-        given = sorted({k for p in plan.values() for k in p})
-        raise ValueError("--store needs profile 'default' and no -p overrides (stored notebooks "
-                         f"are the default run); got profile {profile!r}, overrides {given}")
-    out_dir = Path(output_dir) if output_dir is not None else paths.repo_root() / "outputs"
-    res_dir = Path(results_dir) if results_dir is not None else paths.results_dir()
-    fig_dir = Path(figures_dir) if figures_dir is not None else paths.figures_dir()
-    out_dir, res_dir, fig_dir = (p.expanduser().resolve() for p in (out_dir, res_dir, fig_dir))
+    where = destinations(profile, plan, store=store, output_dir=output_dir,
+                         results_dir=results_dir, figures_dir=figures_dir)
+    out_dir, res_dir, fig_dir = where.executed, where.results, where.figures
     out_dir.mkdir(parents=True, exist_ok=True)
     # The inline backend whatever MPLBACKEND says outside (CI sets Agg): stored notebooks must
     # show their figures.
@@ -184,7 +283,8 @@ def run_notebooks(infos: Sequence[NotebookInfo], profile: str | None = "default"
             if echo:
                 echo(f"running {info.stem} [{profile}]" + "".join(f" {k}={v!r}" for k, v in plan[info.stem].items()))
             result = _run_one(info, profile, params, out_dir / f"{info.stem}.ipynb",
-                              res_dir / f"{info.stem}.json", env, show, store)
+                              res_dir / f"{info.stem}.json", env, show,
+                              store and profile == "default")
             if echo:
                 echo(f"{info.stem}: {result.status} ({result.elapsed_s:.1f} s)")
             results.append(result)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from .. import paths
 from ..claims import FAIL, NOT_ASSESSED, PASS, verdict_line
+from ..provenance import environment_note
 from .discovery import NotebookInfo
 from .execution import RunResult
 
@@ -94,7 +95,8 @@ def _link(path: Path, base: Path) -> str:
 
 def readme_table(results_dir: str | os.PathLike[str] | None, infos: Sequence[NotebookInfo], *,
                  figures_dir: str | os.PathLike[str] | None = None,
-                 link_base: str | os.PathLike[str] | None = None) -> str:
+                 link_base: str | os.PathLike[str] | None = None,
+                 notebook_link: Callable[[NotebookInfo], str] | None = None) -> str:
     """The README's results table: one Markdown row per claim of every notebook.
 
     Columns: #, notebook (title linked to the notebook; the profile when not ``default``),
@@ -104,21 +106,24 @@ def readme_table(results_dir: str | os.PathLike[str] | None, infos: Sequence[Not
     ``<img>``, three to a row).
 
     Args:
-        results_dir: the results to read (None: ``ntkutils.paths.results_dir()``).
+        results_dir: the results to read (None: the stored ``results/``).
         infos: the notebooks, in the order of the table.
-        figures_dir: the figures to link (None: ``ntkutils.paths.figures_dir()``).
+        figures_dir: the figures to link (None: the stored ``figures/``).
         link_base: links are relative to it (default: the repository root, where the README is).
+        notebook_link: the link target of a notebook's title (default: its ``.ipynb``, relative
+            to ``link_base``); the HTML edition links ``NN_name.html``.
 
     Returns:
         The Markdown text.
     """
-    res_dir = Path(results_dir) if results_dir is not None else paths.results_dir()
-    fig_dir = Path(figures_dir) if figures_dir is not None else paths.figures_dir()
+    res_dir = Path(results_dir) if results_dir is not None else paths.stored_results_dir()
+    fig_dir = Path(figures_dir) if figures_dir is not None else paths.stored_figures_dir()
     base = Path(link_base) if link_base is not None else paths.repo_root()
     lines = ["| # | notebook | paper | claim | expected | measured | resolution | status | figures |",
              "|---|---|---|---|---|---|---|---|---|"]
     for info in infos:
-        lines += _readme_rows(info, res_dir / f"{info.stem}.json", fig_dir, base.resolve())
+        lines += _readme_rows(info, res_dir / f"{info.stem}.json", fig_dir, base.resolve(),
+                              notebook_link)
     for info in infos:  # the figures themselves, notebook by notebook
         pngs = sorted(fig_dir.glob(f"{info.stem}_*.png"))
         if pngs:
@@ -128,20 +133,26 @@ def readme_table(results_dir: str | os.PathLike[str] | None, infos: Sequence[Not
     return "\n".join(lines)
 
 
-def _readme_rows(info: NotebookInfo, results_path: Path, fig_dir: Path, base: Path) -> list[str]:
+def _readme_rows(info: NotebookInfo, results_path: Path, fig_dir: Path, base: Path,
+                 notebook_link: Callable[[NotebookInfo], str] | None = None) -> list[str]:
     try:
         body = json.loads(results_path.read_text(encoding="utf-8"))
         claims = [(c["name"], c.get("expected", ""), c.get("measured_text", "—"),
                    c.get("resolution_text", "—"), c["status"]) for c in body["claims"]]
         profile = body.get("profile", "default")
+        environment = environment_note(body)
     except FileNotFoundError:
         claims = [(name, "", "—", "—", "not run") for name in info.claims]
-        profile = "default"
+        profile, environment = "default", None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         claims, profile = [("results file unreadable", "", "—", "—", f"error: {exc}")], "default"
-    notebook = f"[{_md(info.title)}]({_link(info.path.resolve(), base)})"
+        environment = None
+    href = notebook_link(info) if notebook_link is not None else _link(info.path.resolve(), base)
+    notebook = f"[{_md(info.title)}]({href})"
     if profile != "default":
         notebook += f" (profile: {_md(profile)})"
+    if environment is not None:
+        notebook += f" (*{_md(environment)}*)"
     figures = ", ".join(f"[{_md(p.stem[len(info.stem) + 1:])}]({_link(p.resolve(), base)})"
                         for p in sorted(fig_dir.glob(f"{info.stem}_*.png")))
     claims = claims or [("—", "", "—", "—", "no claims")]
@@ -159,22 +170,26 @@ def readme_verdict(results_dir: str | os.PathLike[str] | None, infos: Sequence[N
     """The README's verdict line over stored results (``claims.verdict_line``).
 
     Args:
-        results_dir: the results to read (None: ``ntkutils.paths.results_dir()``).
+        results_dir: the results to read (None: the stored ``results/``).
         infos: the notebooks; one without a readable results file counts its claims as NOT
             ASSESSED.
 
     Returns:
         E.g. ``"Verdict: 38 claims PASS, 1 FAIL (04), 3 NOT ASSESSED (04, 06) (stored `default` runs)"``.
     """
-    res_dir = Path(results_dir) if results_dir is not None else paths.results_dir()
+    res_dir = Path(results_dir) if results_dir is not None else paths.stored_results_dir()
     counts = {}
+    unpinned = []
     for info in infos:
         try:
             body = json.loads((res_dir / f"{info.stem}.json").read_text(encoding="utf-8"))
             counts[info.stem] = {s: sum(c["status"] == s for c in body["claims"]) for s in (PASS, FAIL, NOT_ASSESSED)}
+            if environment_note(body) is not None:
+                unpinned.append(info.stem.split("_", 1)[0])
         except (OSError, ValueError, KeyError, TypeError):
             counts[info.stem] = {PASS: 0, FAIL: 0, NOT_ASSESSED: max(len(info.claims), 1)}
-    return verdict_line(counts) + " (stored `default` runs)"
+    where = f"; {', '.join(unpinned)} outside the pinned environment" if unpinned else ""
+    return verdict_line(counts) + f" (stored `default` runs{where})"
 
 
 def _replace_between(text: str, start_marker: str, end_marker: str, body: str, path: Path) -> str:

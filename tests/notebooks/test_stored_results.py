@@ -64,3 +64,32 @@ def test_every_claim_states_its_resolution_and_the_family_alpha_is_at_most_5_per
     assert not blind, f"claims without a resolution: {blind}"
     assert result["family_alpha"] <= 0.05 + 1e-12
     assert (ROOT / "tests" / "power" / f"test_planted_{stem[:2]}.py").exists()
+
+
+# ------------------------------------------------------------------------------ provenance
+PROVENANCE_KEYS = {"suite", "git", "python", "platform", "packages", "device", "pins"}
+ALL_RESULTS = sorted((ROOT / "results").rglob("*.json"))
+
+
+@pytest.mark.parametrize("path", ALL_RESULTS, ids=lambda p: p.relative_to(ROOT / "results").as_posix())
+def test_every_stored_results_file_says_where_its_numbers_came_from(path):
+    from ntkutils.provenance import environment_note
+
+    body = json.loads(path.read_text(encoding="utf-8"))
+    prov = body.get("provenance")
+    assert isinstance(prov, dict) and PROVENANCE_KEYS <= set(prov), f"{path.name}: no provenance"
+    assert prov["suite"]["name"] == "ntk-repro" and prov["suite"]["version"]
+    assert {"torch", "numpy", "scipy", "papermill"} <= set(prov["packages"])
+    assert prov["python"]["version"] and prov["device"]["name"] and prov["device"]["type"]
+    assert body["profile"] in ("default", "paper") and isinstance(body["parameters"], dict)
+    git = prov["git"]
+    if "recorded" in prov:      # provenance added afterwards to a run that did not record it
+        assert git["commit"] is None and git["first_committed_in"]
+    else:                       # a stored run: made from a commit, on a clean tree
+        assert len(git["commit"]) == 40 and git["dirty"] is False, git
+    if path.parent.name == "paper":
+        # the stored paper runs used the GPU image's own packages: marked as outside the pins
+        assert prov["pins"]["match"] is False
+        assert environment_note(body).startswith("not the pinned environment: numpy 2.5.2")
+    else:
+        assert prov["pins"]["match"] is True and environment_note(body) is None

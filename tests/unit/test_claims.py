@@ -281,13 +281,21 @@ def test_to_jsonable_dataclass_and_device() -> None:
 
 
 # --------------------------------------------------------------------------- paths
-def test_default_dirs_are_in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unstored_runs_default_to_outputs_and_stored_places_are_named(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ntkutils.paths import stored_figures_dir, stored_results_dir
+
     monkeypatch.delenv("NTK_REPRO_RESULTS_DIR", raising=False)
     monkeypatch.setenv("NTK_REPRO_FIGURES_DIR", "")  # empty means unset
     root = repo_root()
     assert (root / "ntkutils" / "paths.py").is_file()
-    assert results_dir() == root / "results"
-    assert figures_dir() == root / "figures"
+    assert results_dir("smoke") == root / "outputs" / "smoke" / "results"
+    assert figures_dir("default") == root / "outputs" / "default" / "figures"
+    assert results_dir() == root / "outputs" / "results"
+    assert stored_results_dir() == root / "results"
+    assert stored_figures_dir("paper") == root / "figures" / "paper"
+    with pytest.raises(ValueError, match="profile must be one of .*'smoke'"):
+        stored_results_dir("smoke")
 
 
 def test_env_redirect(out_dirs: Path) -> None:

@@ -299,10 +299,50 @@ def test_run_notebooks_validates_before_execution(nbdir: Path, no_kernel, tmp_pa
     infos = runner.discover()
     with pytest.raises(ValueError, match="parameter 'width'"):
         runner.run_notebooks(infos, "smoke", {"width": 0}, tmp_path / "o")
-    with pytest.raises(ValueError, match="--store needs profile 'default'"):
-        runner.run_notebooks(infos[:1], "paper", None, tmp_path / "o", store=True)
+    with pytest.raises(ValueError, match="--store needs profile 'default' or 'paper'"):
+        runner.run_notebooks(infos[:1], "smoke", None, tmp_path / "o", store=True)
     with pytest.raises(ValueError, match="profile must be one of"):
         runner.run_notebooks(infos[:1], "huge", None, tmp_path / "o")
+
+
+# ------------------------------------------------------------------- where a run writes
+def test_only_store_reaches_the_stored_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ntkutils import paths
+
+    for var in (paths.RESULTS_ENV, paths.FIGURES_ENV):
+        monkeypatch.delenv(var, raising=False)
+    root = paths.repo_root()
+    smoke = runner.destinations("smoke", {"01_x": {}})
+    assert (smoke.executed, smoke.results, smoke.figures, smoke.stored) == (
+        root / "outputs/smoke", root / "outputs/smoke/results", root / "outputs/smoke/figures", False)
+    assert "outputs/smoke/results/" in smoke.describe()
+    # overrides: a folder of their own, the same for the same overrides
+    a = runner.destinations("default", {"01_x": {"seed": 1}})
+    b = runner.destinations("default", {"01_x": {"seed": 1}, "02_y": {}})
+    c = runner.destinations("default", {"01_x": {"seed": 2}})
+    assert a.executed.parent == root / "outputs" and a.executed.name.startswith("default-")
+    assert a == b and a.executed != c.executed
+    stored = runner.destinations("default", {"01_x": {}}, store=True)
+    assert (stored.results, stored.figures, stored.stored) == (root / "results", root / "figures", True)
+    paper = runner.destinations("paper", {"01_x": {}}, store=True)
+    assert (paper.results, paper.figures, paper.executed) == (
+        root / "results/paper", root / "figures/paper", root / "results/paper")
+    # a run that does not store may not aim at a stored place, by argument or environment
+    with pytest.raises(ValueError, match="only `make reproduce` or `ntk-repro run --store`"):
+        runner.destinations("smoke", {}, results_dir=root / "results")
+    monkeypatch.setenv(paths.FIGURES_ENV, str(root / "figures" / "paper"))
+    with pytest.raises(ValueError, match="holds the stored results"):
+        runner.destinations("default", {"01_x": {"seed": 1}})
+
+
+def test_dry_run_prints_the_destinations_and_runs_nothing(nbdir: Path, no_kernel, tmp_path: Path,
+                                                          capsys) -> None:
+    code = cli.main(["run", "1", "--profile", "smoke", "-p", "width=16", "--dry-run",
+                     "--output-dir", str(tmp_path / "o")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "would run" in out and "width=16" in out and f"executed notebooks: {tmp_path / 'o'}/" in out
+    assert not (tmp_path / "o").exists()
 
 
 # ---------------------------------------------------------------------------- real runs
