@@ -21,7 +21,7 @@ from .parameters import (ParameterSpec, check_parameter_value, check_type, check
                          parse_parameter_overrides, parse_type, plan_overrides,
                          resolve_run_profile)
 from .report import (README_END, README_START, VERDICT_END, VERDICT_START, exit_code,
-                     readme_table, readme_verdict, summary_table, update_readme)
+                     provenance_table, readme_table, readme_verdict, summary_table, update_readme)
 
 __all__ = [
     # discovery
@@ -36,6 +36,7 @@ __all__ = [
     "KERNEL_NAME", "QUIET_ENV", "Destinations", "RunError", "RunResult", "destinations",
     "run_notebooks",
     # report
-    "README_END", "README_START", "VERDICT_END", "VERDICT_START", "exit_code", "readme_table",
+    "README_END", "README_START", "VERDICT_END", "VERDICT_START", "exit_code",
+    "provenance_table", "readme_table",
     "readme_verdict", "summary_table", "update_readme",
 ]

@@ -34,7 +34,7 @@ import nbformat
 
 from .. import paths
 from .discovery import NotebookInfo, default_notebooks_dir, discover
-from .report import readme_table, readme_verdict
+from .report import provenance_table, readme_table, readme_verdict
 
 __all__ = ["HtmlEdition", "build_html_edition", "default_html_dir"]
 
@@ -220,6 +220,9 @@ def _index_notebook(out: Path, infos: Sequence[NotebookInfo], res_dir: Path,
         "## Claims of the stored `default` runs\n\n"
         + readme_table(res_dir, infos, figures_dir=out / FIGURES_DIR, link_base=out,
                        notebook_link=lambda i: f"{i.stem}.html"),
+        "## Where the numbers came from\n\n"
+        "Each results file records its provenance; cite the commit with the suite's version "
+        "(see `CITATION.cff`).\n\n" + provenance_table(res_dir, infos),
     ]
     if paper:
         texts.append(
@@ -228,7 +231,8 @@ def _index_notebook(out: Path, infos: Sequence[NotebookInfo], res_dir: Path,
             "the executed `paper` notebook where one is stored, else the `default` one.\n\n"
             + readme_table(res_dir / "paper", paper, figures_dir=out / FIGURES_DIR / "paper",
                            link_base=out, notebook_link=lambda i: f"{i.stem}_paper.html"
-                           if i.stem in paper_pages else f"{i.stem}.html"))
+                           if i.stem in paper_pages else f"{i.stem}.html")
+            + "\n\n" + provenance_table(res_dir / "paper", paper))
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(t, id=f"index-{k}") for k, t in enumerate(texts)]
     nb.metadata["title"] = "ntk-repro: claims and notebooks"

@@ -16,7 +16,7 @@ from .discovery import NotebookInfo
 from .execution import RunResult
 
 __all__ = ["README_START", "README_END", "VERDICT_START", "VERDICT_END", "exit_code",
-           "summary_table", "readme_table", "readme_verdict", "update_readme"]
+           "summary_table", "readme_table", "readme_verdict", "provenance_table", "update_readme"]
 
 README_START = "<!-- results-table:start -->"
 README_END = "<!-- results-table:end -->"
@@ -164,6 +164,43 @@ def _readme_rows(info: NotebookInfo, results_path: Path, fig_dir: Path, base: Pa
                  f"**{status}**" if status == FAIL else _md(status), figures if first else ""]
         rows.append("| " + " | ".join(cells) + " |")
     return rows
+
+
+def provenance_table(results_dir: str | os.PathLike[str] | None,
+                     infos: Sequence[NotebookInfo]) -> str:
+    """Where each stored run's numbers came from, one Markdown row per notebook.
+
+    Columns: #, commit (12 hex digits; "not recorded" for provenance added afterwards), tree
+    (clean / dirty), suite version, Python, torch, numpy, scipy, device, environment (the lock
+    or what differs from it). A notebook without results or provenance gets "—".
+
+    Args:
+        results_dir: the results to read (None: the stored ``results/``).
+        infos: the notebooks, in order.
+
+    Returns:
+        The Markdown table.
+    """
+    res_dir = Path(results_dir) if results_dir is not None else paths.stored_results_dir()
+    lines = ["| # | commit | tree | suite | Python | torch | numpy | scipy | device | environment |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for info in infos:
+        try:
+            body = json.loads((res_dir / f"{info.stem}.json").read_text(encoding="utf-8"))
+            prov = body["provenance"]
+            git, pkgs = prov["git"], prov["packages"]
+        except (OSError, ValueError, KeyError, TypeError):
+            lines.append(f"| {info.number:02d} | — |  |  |  |  |  |  |  | no provenance recorded |")
+            continue
+        commit = f"`{git['commit'][:12]}`" if git.get("commit") else "not recorded"
+        tree = {False: "clean", True: "dirty"}.get(git.get("dirty"), "—")
+        note = environment_note(body)
+        cells = [f"{info.number:02d}", commit, tree, prov.get("suite", {}).get("version", "—"),
+                 prov.get("python", {}).get("version", "—"), pkgs.get("torch"), pkgs.get("numpy"),
+                 pkgs.get("scipy"), prov.get("device", {}).get("name", "—"),
+                 "the lock (requirements.txt)" if note is None else note]
+        lines.append("| " + " | ".join(_md(c if c is not None else "—") for c in cells) + " |")
+    return "\n".join(lines)
 
 
 def readme_verdict(results_dir: str | os.PathLike[str] | None, infos: Sequence[NotebookInfo]) -> str:

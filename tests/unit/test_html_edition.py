@@ -65,10 +65,20 @@ def test_index_has_the_verdict_one_row_per_claim_and_links_to_every_page(built) 
     assert {f"{i.stem}.html" for i in infos} <= hrefs
     shown = {img["src"] for img in soup.find_all("img")}
     assert {f"figures/{p.name}" for p in (REPO / "figures").glob("[0-9][0-9]_*.png")} <= shown
+    # the provenance of each stored run: one row per notebook, with its commit
+    provenance = soup.find_all("table")[1].select("tbody tr")
+    assert len(provenance) == len(infos)
+    for row, info in zip(provenance, infos):
+        commit = json.loads((REPO / "results" / f"{info.stem}.json").read_text(
+            encoding="utf-8"))["provenance"]["git"]["commit"]
+        assert row.find_all("td")[1].get_text() == commit[:12]
     paper = sorted((REPO / "results" / "paper").glob("*.json"))
-    if paper:  # the paper runs: a second table
+    if paper:  # the paper runs: their claims, then their provenance, marked outside the pins
         n_paper = sum(len(json.loads(f.read_text(encoding="utf-8"))["claims"]) for f in paper)
-        assert len(soup.find_all("table")[1].select("tbody tr")) == n_paper
+        assert len(soup.find_all("table")[2].select("tbody tr")) == n_paper
+        marked = soup.find_all("table")[3].select("tbody tr")
+        assert len(marked) == len(paper)
+        assert all("not the pinned environment" in r.get_text() for r in marked)
 
 
 def test_nothing_remote_and_every_local_reference_exists(built) -> None:

@@ -181,3 +181,19 @@ def test_readme_row_and_verdict_mark_an_unpinned_run(tmp_path: Path) -> None:
     assert "(*not the pinned environment: torch 2.11.0 (pinned 2.13.0)*)" in table
     verdict = runner.readme_verdict(tmp_path, [info])
     assert verdict.endswith(f"; {info.stem[:2]} outside the pinned environment)")
+
+
+def test_provenance_table_names_the_commit_and_the_environment(tmp_path: Path) -> None:
+    from ntkutils import runner
+
+    first, second = runner.discover()[:2]
+    body = {"claims": [], "versions_differing_from_pins": {},
+            "provenance": {"git": {"commit": "0123456789abcdef" * 2 + "01234567", "dirty": False},
+                           "suite": {"version": "9.9"}, "python": {"version": "3.12.1"},
+                           "packages": {"torch": "2.13.0", "numpy": "2.4.6", "scipy": "1.17.1"},
+                           "device": {"name": "Test CPU"}, "pins": {"match": True}}}
+    (tmp_path / f"{first.stem}.json").write_text(json.dumps(body))
+    rows = runner.provenance_table(tmp_path, [first, second]).splitlines()
+    assert rows[2] == (f"| {first.stem[:2]} | `0123456789ab` | clean | 9.9 | 3.12.1 | 2.13.0 | "
+                       "2.4.6 | 1.17.1 | Test CPU | the lock (requirements.txt) |")
+    assert rows[3].startswith(f"| {second.stem[:2]} | — |") and "no provenance recorded" in rows[3]
