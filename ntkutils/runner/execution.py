@@ -285,6 +285,10 @@ def run_notebooks(infos: Sequence[NotebookInfo], profile: str | None = "default"
             result = _run_one(info, profile, params, out_dir / f"{info.stem}.ipynb",
                               res_dir / f"{info.stem}.json", env, show,
                               store and profile == "default")
+            if where.stored and profile != "default" and result.output_path.exists():
+                # a stored paper run keeps its executed copy beside its results: without
+                # papermill's absolute paths and time stamps
+                paths.atomic_write_bytes(result.output_path, _clean_for_storage(result.output_path))
             if echo:
                 echo(f"{info.stem}: {result.status} ({result.elapsed_s:.1f} s)")
             results.append(result)
