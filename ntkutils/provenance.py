@@ -9,8 +9,8 @@
   stored results and figures, the README's generated table, and the outputs of stored
   notebooks, whose *sources* (code and Markdown cells) are compared with the commit's instead;
 * ``python`` (version and implementation) and the platform;
-* ``packages``: the versions of torch (with its CUDA build, if any), numpy, scipy, matplotlib,
-  papermill, nbformat and ipykernel;
+* ``packages``: the versions of torch (``torch.__version__``, with its build tag, and its CUDA
+  version, if any), numpy, scipy, matplotlib, papermill, nbformat and ipykernel;
 * ``device``: the torch device, the name of the processor or GPU, the number of torch threads;
 * ``pins``: whether the environment matches the lock ``requirements.txt`` (every pinned
   distribution that is installed at its pinned version, a local build tag such as ``+cpu``
@@ -244,7 +244,8 @@ def provenance(device: Any = "cpu") -> dict[str, Any]:
     import torch
 
     packages: dict[str, str | None] = {name: _version(name) for name in PACKAGES}
-    packages["torch_cuda_build"] = torch.version.cuda
+    packages["torch"] = torch.__version__   # with its build tag (+cpu, +cu130), which PyPI's
+    packages["torch_cuda_build"] = torch.version.cuda   # CUDA wheel leaves out of its metadata
     return {
         "suite": {"name": "ntk-repro", "version": suite_version()},
         "git": git_state(),
