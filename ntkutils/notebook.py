@@ -22,7 +22,6 @@ only define knobs that the parameters cell names.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from collections.abc import Mapping
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -34,7 +33,7 @@ from matplotlib.figure import Figure
 from ._validation import choice
 from .claims import PROFILES as PROFILE_NAMES
 from .claims import ClaimSet
-from .paths import figures_dir, repo_root
+from .paths import figures_dir, shown_path
 from .plotting import save_figure, use_house_style
 
 __all__ = ["Notebook", "Timer", "resolve_profile", "select_device", "stream_seed"]
@@ -225,14 +224,6 @@ class Notebook:
                                  wall_time_s=self.timer.elapsed, seed=self.seed,
                                  device=str(self.device))
         panels = ",".join(self.figures)
-        figures = _shown(figures_dir(self.profile) / f"{self.name}_{{{panels}}}.{{pdf,png}}")
-        print(f"claims: {_shown(path)}; figures: {figures}")
+        figures = shown_path(figures_dir(self.profile) / f"{self.name}_{{{panels}}}.{{pdf,png}}")
+        print(f"claims: {shown_path(path)}; figures: {figures}")
 
-
-def _shown(path: Any) -> str:
-    """A path relative to the repository when it lies inside it, else absolute."""
-    full = Path(path).resolve()
-    try:
-        return full.relative_to(repo_root()).as_posix()
-    except ValueError:
-        return str(full)

@@ -123,6 +123,15 @@ def figures_dir(profile: str | None = None) -> Path:
     return _from_env(FIGURES_ENV, scratch_dir(profile) / "figures")
 
 
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """``path`` for messages: relative to the repository when it lies inside it, else absolute."""
+    full = Path(path).resolve()
+    try:
+        return full.relative_to(repo_root()).as_posix()
+    except ValueError:
+        return str(full)
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically and return the path.
 

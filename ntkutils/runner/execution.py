@@ -129,10 +129,7 @@ class Destinations:
         """One line: ``"executed notebooks: …; results: …; figures: …"`` (paths shown relative
         to the repository when inside it)."""
         def shown(path: Path) -> str:
-            try:
-                return path.relative_to(paths.repo_root()).as_posix() + "/"
-            except ValueError:
-                return str(path) + "/"
+            return paths.shown_path(path) + "/"
         kind = "stored " if self.stored else ""
         return (f"executed notebooks: {shown(self.executed)}; {kind}results: "
                 f"{shown(self.results)}; {kind}figures: {shown(self.figures)}")
