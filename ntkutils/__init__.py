@@ -5,21 +5,22 @@ each have one job (``../shared/DESIGN.md`` §2, README "The package"):
 
 * networks: ``activations``, ``models``
 * infinite-width kernels: ``kernels``, ``spectral`` (the kernel on the circle / sphere)
-* empirical (finite-network) kernels: ``empirical``
+* empirical (finite-network) kernels: ``empirical``; the exact finite-width law of f(x) and
+  Θ̂(x, x) at one input and its sampler: ``finite_width``
 * closed-form dynamics: ``dynamics``
 * training one net or many: ``training``, ``ensembles``
 * the experiments of single notebooks, too large for a cell: ``width_convergence`` (02, Jacot
   et al. Fig. 1 and the rates in width), ``eigendirections`` (04, Jacot et al. §5),
-  ``linearization`` (05, Lee et al. 2019)
+  ``linearization`` (05, Lee et al. 2019), ``expansion`` (07, the expansion parameter β = L/n)
 * statistics: ``stats``, ``gp_checks``
 * claims and the notebook context: ``claims``, ``notebook``
 * figures: ``plotting``; data: ``data``; where files go: ``paths``; where numbers came from:
   ``provenance``
 """
 
-from . import (activations, claims, data, dynamics, eigendirections, empirical, ensembles,
-               gp_checks, kernels, linearization, models, notebook, paths, plotting, provenance,
-               spectral, stats, training, width_convergence)
+from . import (activations, claims, data, dynamics, eigendirections, empirical, ensembles, expansion,
+               finite_width, gp_checks, kernels, linearization, models, notebook, paths, plotting,
+               provenance, spectral, stats, training, width_convergence)
 
 # networks
 from .activations import ACTIVATIONS, Activation, get_activation
@@ -41,6 +42,8 @@ from .spectral import (Certificate, ReluCircleSpectra, analytic_circle_spectra, 
 # empirical kernels
 from .empirical import (MonteCarloKernels, empirical_ntk, monte_carlo_kernels, network_kernel_fn,
                         network_kernels, readout_kernel, sample_outputs_at_init)
+from .finite_width import (OutputAndNTK, one_hidden_layer_ntk_moments, relu_ntk_moments,
+                           sample_output_and_ntk)
 
 # closed-form dynamics
 from .dynamics import (GaussianPrediction, JointGaussian, KernelBlocks, Prediction,
@@ -60,7 +63,7 @@ from .ensembles import (CircleStudy, EnsembleGPStudy, EnsembleRecord, circle_stu
                         linearized_ensemble, member_seeds, readout_trained_members, train_ensemble,
                         trained_curves, width_ensembles)
 
-# the experiments of single notebooks, too large for a cell (02, 04, 05)
+# the experiments of single notebooks, too large for a cell (02, 04, 05, 07)
 from .width_convergence import (InitConvergence, KernelBundles, LayerwiseConsistency, PooledMean,
                                 StandardParameterisation, TrainingStability, WidthConvergence,
                                 figure_init_convergence, figure_kernel_bundles, figure_pooled_mean,
@@ -72,6 +75,11 @@ from .eigendirections import (EarlyStopping, EigendirectionExperiment, Figure3St
                               figure_kernel_growth, figure_limit, figure_principal_components,
                               figure_rates, plot_early_stopping, plot_figure3, plot_kernel_growth,
                               plot_limit, plot_principal_components, plot_rates, print_and_save)
+from .expansion import (ExpansionCell, ExpansionGrid, GrowthTest, LambdaMinStudy, LimitCoefficient,
+                        MeanCorrection, TailStudy, TrainingChangeStudy, exact_ntk_exponents,
+                        expansion_grid, figure_collapse, figure_lambda_min, figure_ntk_variance,
+                        expansion_answer, figure_tail, figure_training_change, lambda_min_study, mean_correction,
+                        ratio_standard_error, tail_study, training_change_study)
 from .linearization import (WidthStudy, linearization_runs, mean_accuracies, per_width,
                             scale_change, scaled_accuracy_gap, scaled_gap,
                             train_with_linearization, width_study)
@@ -81,7 +89,7 @@ from .stats import (BootstrapResult, CovarianceCheck, InverseWidthBias, LogRatio
                     MeanTest, MomentEstimates, PooledWidthMean, SlopeFit, WidthLimit, add_jitter,
                     bonferroni_quantile, bootstrap_ci, bootstrap_loglog_slope,
                     classification_accuracy, covariance_check, decay_rate, excess_kurtosis,
-                    interval_half_width, inverse_width_bias, inverse_width_limit, ks_normal,
+                    interval_half_width, inverse_width_bias, inverse_width_limit, ks_normal, ks_two_sample,
                     log_mean_ratio, loglog_slope, loglog_slope_t, max_abs_z, max_ratio_deviation,
                     max_z_test, mean_abs_log_ratio, mean_max_deviation, mean_test, mmd2_blocks,
                     mmd2_unbiased, mmd_permutation_test, moment_estimates, pooled_width_mean,

@@ -1468,3 +1468,21 @@ def pooled_width_mean(pooled: Any, extra: Any = (), *, min_width: float, expecte
 
 
 __all__ += ["PooledWidthMean", "pooled_width_mean"]
+
+
+def ks_two_sample(a: Any, b: Any) -> float:
+    """p-value of the two-sample Kolmogorov–Smirnov test that ``a`` and ``b`` share one law.
+
+    Args:
+        a, b: 1-D samples (tensors or arrays), at least two values each.
+
+    Returns:
+        The two-sided asymptotic p-value (``scipy.stats.ks_2samp``), a float.
+    """
+    import scipy.stats  # imported here, as in ks_normal
+
+    x, y = _samples("a", a).ravel(), _samples("b", b).ravel()
+    return float(scipy.stats.ks_2samp(x, y).pvalue)
+
+
+__all__ += ["ks_two_sample"]

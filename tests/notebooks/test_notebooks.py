@@ -28,6 +28,8 @@ CASES = [
     ("06_ntk_gaussian_process", {}),
     ("06_ntk_gaussian_process", {"activation": "erf", "classes": [1, 7], "circle_targets": [0.1, -0.1, 0.2, 0.0],
                                  "jacot_inits": 3, "lee_widths": [32, 64], "lee_eta": 1.0}),
+    ("07_expansion_parameter", {}),
+    ("07_expansion_parameter", {"activation": "tanh", "sigma_w": 1.5, "sigma_b": 0.1, "depths": [2, 4]}),
 ]
 
 
