@@ -604,14 +604,17 @@ def _cells_panel(ax: Any, grid: ExpansionGrid, value: str, exact: str, se: str, 
                             mfc=colour if filled else "none", ms=5, capsize=2)
     beta = np.geomspace(min(c.beta for c in grid.cells), max(c.beta for c in grid.cells), 200)
     shown = [v - 1 for c in grid.cells for v in (getattr(c, value), getattr(c, exact)) if v - 1 > 0]
-    top = 10 * max(shown)
     ax.plot(beta, limit(beta), "k-", lw=1.5, label=limit_label)
-    ax.set_ylim(top=top)
     for i, w in enumerate(widths):
         ax.plot([], [], "s", color=OKABE_ITO[i % len(OKABE_ITO)], label=f"n = {w}")
     for j, d in enumerate(depths):
         ax.plot([], [], _MARKERS[j % len(_MARKERS)], color="0.4", mfc="none", label=f"L = {d}")
-    ax.set(xscale="log", yscale="log", xlabel=r"$\beta=(L-1)/n$", ylabel=ylabel)
+    ax.set(xscale="log", yscale="log", xlabel=r"$\beta=(L-1)/n$", ylabel=ylabel,
+           ylim=(min(shown) / 3, 10 * max(shown)))          # the cells, not e^{5β} at the largest β
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    ax.yaxis.set_major_locator(LogLocator(base=100.0, numticks=8))   # every other decade
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def figure_collapse(grid: ExpansionGrid, *, constant: float = 5.0) -> Any:
