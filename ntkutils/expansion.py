@@ -173,7 +173,8 @@ class ExpansionGrid:
         return all(c.exact for c in self.cells)
 
     def assessed(self) -> list[ExpansionCell]:
-        """The cells whose sample means are in the CLT regime (both relative ses small)."""
+        """The cells whose sample means are close enough to normal for a z-test: exact law known
+        and both skewness proxies (``output_skew``, ``ntk_skew``) at most ``max_skewness``."""
         return [c for c in self.cells if c.exact and max(c.output_skew, c.ntk_skew) <= self.max_skewness]
 
     def output_law_test(self, *, alpha: float, constant: float = 5.0) -> MaxZTest | None:
@@ -245,7 +246,7 @@ class ExpansionGrid:
 
 def expansion_grid(x, widths: Sequence[int], depths: Sequence[int], *, n_samples: int,
                    activation: str = "relu", sigma_w: float = math.sqrt(2.0),
-                   sigma_b: float | None = None, seed: int = 0, max_skewness: float = 0.1,
+                   sigma_b: float | None = None, seed: int = 0, max_skewness: float = 0.25,
                    device: torch.device | str | None = None) -> ExpansionGrid:
     """Draw f(x), Θ̂(x, x) of ``n_samples`` networks per (L, n) and set them beside the exact laws.
 

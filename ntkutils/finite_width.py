@@ -92,7 +92,7 @@ def sample_output_and_ntk(x, *, n_samples: int, width: int, depth: int, activati
         chunk: networks drawn at once.
 
     Returns:
-        ``OutputAndNTK(f, ntk)``, two (S,) float64 arrays.
+        ``OutputAndNTK(f, ntk, variance)``, three (S,) float64 arrays.
 
     Raises:
         ValueError: for a bad count, architecture, chunk or input.
@@ -127,7 +127,7 @@ def sample_output_and_ntk(x, *, n_samples: int, width: int, depth: int, activati
         theta = torch.zeros(b, dtype=dtype, device=x.device)
         for l in range(depth - 1, -1, -1):
             d2 = (delta * delta).sum(1)
-            theta = theta + d2 * (m[l] ** 2 * norms[l] ** 2 + (sb ** 2 if sigma_b is not None else 0.0))
+            theta = theta + d2 * (m[l] ** 2 * norms[l] ** 2 + sb ** 2)
             if l == 0:
                 break
             u = units[l]
@@ -186,10 +186,18 @@ def one_hidden_layer_ntk_moments(x, *, width: int, sigma_w: float = 1.0,
 # The exact law of Θ̂(x, x) for relu without bias, at any width and depth
 # ---------------------------------------------------------------------------------------------
 
-# v = (R, B', B'', S', S''): one hidden layer maps v ↦ c (X·E_X + Y·E_Y + I·E_1) v (docstring below).
-_E_X = np.zeros((5, 5)); _E_X[0, 0] = _E_X[3, 3] = _E_X[4, 4] = 1.0
-_E_Y = np.zeros((5, 5)); _E_Y[1, 1] = _E_Y[2, 2] = _E_Y[3, 1] = _E_Y[4, 2] = 1.0
-_E_1 = np.zeros((5, 5)); _E_1[2, 0] = _E_1[4, 0] = 1.0
+def _unit_entries(*entries: tuple[int, int]) -> np.ndarray:
+    out = np.zeros((5, 5))
+    for i, j in entries:
+        out[i, j] = 1.0
+    return out
+
+
+# v = (R, B', B'', S', S''): one hidden layer maps v ↦ c (X·E_X + Y·E_Y + I·E_1) v (docstring below):
+# R ← X R;  B' ← Y B';  B'' ← I R + Y B'';  S' ← Y B' + X S';  S'' ← I R + Y B'' + X S''.
+_E_X = _unit_entries((0, 0), (3, 3), (4, 4))
+_E_Y = _unit_entries((1, 1), (2, 2), (3, 1), (4, 2))
+_E_1 = _unit_entries((2, 0), (4, 0))
 _V_TOP = np.array([1.0, 1.0, 0.0, 1.0, 0.0])
 
 
