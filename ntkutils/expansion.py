@@ -692,7 +692,8 @@ def expansion_answer(grid: ExpansionGrid, collapse: LimitCoefficient | None, spe
     """The notebook's answer to "what is the expansion parameter?", in two sentences with this
     run's numbers (rounded to what their errors justify)."""
     cells = sorted(grid.assessed(), key=lambda c: c.beta)
-    kappa = (f"the fitted coefficient of beta at n -> inf is {collapse.kappa:.2f} ± {collapse.stderr:.2f}"
+    kappa = (f"the fitted coefficient of beta at n -> inf is {collapse.kappa:.3f} ± {collapse.stderr:.3f}, "
+             f"the exact law's own fit on these cells {collapse.exact_kappa:.3f}"
              if collapse else "no collapse fit at this scale")
     spread = (f"Var Θ̂/(E Θ̂)² = {cells[0].ntk_ratio - 1:.3f} at beta = {cells[0].beta:.3g} and "
               f"{cells[-1].ntk_ratio - 1:.2f} at beta = {cells[-1].beta:.3g}" if cells else "")
