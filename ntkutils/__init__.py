@@ -80,6 +80,8 @@ from .expansion import (ExpansionCell, ExpansionGrid, GrowthTest, LambdaMinStudy
                         expansion_grid, figure_collapse, figure_lambda_min, figure_ntk_variance,
                         expansion_answer, figure_tail, figure_training_change, lambda_min_study, mean_correction,
                         ratio_standard_error, tail_study, training_change_study)
+from .expansion import MEAN_CORRECTION_ARCHITECTURES, add_claims, mean_corrections
+from .expansion import metrics as expansion_metrics
 from .linearization import (WidthStudy, linearization_runs, mean_accuracies, per_width,
                             scale_change, scaled_accuracy_gap, scaled_gap,
                             train_with_linearization, width_study)

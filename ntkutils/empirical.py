@@ -341,6 +341,30 @@ def monte_carlo_kernels(x1, x2=None, *, n_samples: int, width: int, depth: int,
 # Many independent networks at initialisation, batched
 # ---------------------------------------------------------------------------------------------
 
+def prior_sampler_setup(x, *, n_samples: int, width, depth: int, activation: str, sigma_w: float,
+                        sigma_b: float | None, seed: int, dtype: torch.dtype,
+                        device: torch.device | str | None):
+    """The checked arguments every sampler of networks at initialisation starts from.
+
+    Returns:
+        ``(n_samples, φ, m_b, x, widths, multipliers, generator)``: m_b = σ_b (0.0 without
+        bias), widths [n0, n_1, …, n_{L−1}, 1], multipliers m_l = σ_w/√n_l, and a generator on
+        x's device seeded with ``seed``.
+
+    Raises:
+        ValueError: for a bad count, depth, activation, scale, seed or input.
+    """
+    n_samples = check.positive_int("n_samples", n_samples)
+    depth = check.positive_int("depth", depth)
+    phi = get_activation(activation)
+    sigma_w = check.finite_float("sigma_w", sigma_w, strictly_positive=True)
+    sb = 0.0 if sigma_b is None else check.finite_float("sigma_b", sigma_b, minimum=0.0)
+    x = check.as_inputs("x", x, dtype=dtype, device=device)
+    widths = [x.shape[1], *hidden_widths(width, depth), 1]
+    gen = torch.Generator(device=x.device).manual_seed(check.nonnegative_int("seed", seed))
+    return n_samples, phi, sb, x, widths, [sigma_w / math.sqrt(n) for n in widths[:-1]], gen
+
+
 def sample_outputs_at_init(x, *, n_samples: int, width: int, depth: int, activation: str = "relu",
                            sigma_w: float = 1.0, sigma_b: float | None = 0.1, seed: int = 0,
                            dtype: torch.dtype = torch.float64,
@@ -367,15 +391,9 @@ def sample_outputs_at_init(x, *, n_samples: int, width: int, depth: int, activat
     Raises:
         ValueError: for a bad count, architecture or malformed inputs.
     """
-    n_samples = check.positive_int("n_samples", n_samples)
-    depth = check.positive_int("depth", depth)
-    phi = get_activation(activation)
-    sigma_w = check.finite_float("sigma_w", sigma_w, strictly_positive=True)
-    sb = 0.0 if sigma_b is None else check.finite_float("sigma_b", sigma_b, minimum=0.0)
-    x = check.as_inputs("x", x, dtype=dtype, device=device)
-    widths = [x.shape[1], *hidden_widths(width, depth), 1]
-    gen = torch.Generator(device=x.device).manual_seed(check.nonnegative_int("seed", seed))
-    multipliers = [sigma_w / math.sqrt(n_in) for n_in in widths[:-1]]
+    n_samples, phi, sb, x, widths, multipliers, gen = prior_sampler_setup(
+        x, n_samples=n_samples, width=width, depth=depth, activation=activation, sigma_w=sigma_w,
+        sigma_b=sigma_b, seed=seed, dtype=dtype, device=device)
     per_net = sum(a * b for a, b in zip(widths[:-1], widths[1:])) * x.element_size()
     chunk = max(1, min(n_samples, max_chunk_bytes // max(per_net, 1)))
     out = []

@@ -709,3 +709,64 @@ def expansion_answer(grid: ExpansionGrid, collapse: LimitCoefficient | None, spe
             f"{np.median(tail.draws):.2f} Θ_∞ and a mean of {tail.group_size} networks falls below E Θ̂ "
             f"{tail.fraction_below():.0%} of the time; at fixed n = {training.width} the training-time change "
             f"of the NTK grows as L^{training.fit.slope:.2f}.")
+
+
+#: The four architectures whose 1/n term of E Θ̂ section 2 measures: (activation, σ_w, σ_b).
+MEAN_CORRECTION_ARCHITECTURES = (("relu", math.sqrt(2.0), None), ("relu", math.sqrt(2.0), 0.1),
+                                 ("tanh", 1.5, None), ("erf", 1.0, 0.1))
+
+
+def mean_corrections(x, widths: Sequence[int], *, depth: int, n_samples: int, seeds: Sequence[int],
+                     device: torch.device | str | None = None) -> list[MeanCorrection]:
+    """``mean_correction`` for each of ``MEAN_CORRECTION_ARCHITECTURES`` (one seed each)."""
+    return [mean_correction(x, widths, depth=depth, n_samples=n_samples, seed=s, activation=a, sigma_w=w,
+                            sigma_b=b, label=f"{a}, sigma_w={w:.3g}, sigma_b={b}", device=device)
+            for s, (a, w, b) in zip(seeds, MEAN_CORRECTION_ARCHITECTURES)]
+
+
+def add_claims(claims: Any, *, grid: ExpansionGrid, collapse: LimitCoefficient | None,
+               growth: GrowthTest | None, spectrum: LambdaMinStudy, tail: TailStudy,
+               training: TrainingChangeStudy, alpha: dict[str, float], law_constant: float = 5.0,
+               planted_error: float = 0.0) -> None:
+    """Record notebook 07's eight claims in ``claims`` (a ``ClaimSet``), with the tolerances of
+    the notebook's table: the predictions carry ``law_constant`` (the 5 of (1 + 5/n)^(L−1)) and
+    ``planted_error`` (on the predicted NTK moments and the exact mean), both for tests/power."""
+    c = claims
+    hn, ryh = "Hanin & Nica 2019, Thm 1", "Roberts, Yaida & Hanin 2022"
+    why = "no exact law: the exact laws are for relu without bias"
+    c.max_z(f"E f^4/3(E f^2)^2 = (1+{law_constant:g}/n)^(L-1) at every assessed (L, n)", f"{hn}; {ryh}",
+            grid.output_law_test(alpha=alpha["law"], constant=law_constant), reason=why)
+    if collapse:
+        c.within(f"collapse: log R/beta -> {law_constant:g} as n -> inf at fixed beta (kappa)", ryh,
+                 collapse.kappa, law_constant, round(collapse.tol, 3), digits=3, alpha=alpha["collapse"])
+    else:
+        c.not_assessed("collapse: log R/beta -> 5 as n -> inf at fixed beta (kappa)", ryh,
+                       why if not grid.exact else "fewer than 3 widths")
+    c.max_z("E Θ̂²/(E Θ̂)² equals its exact finite-width value at every assessed (L, n)", hn,
+            grid.ntk_law_test(alpha=alpha["ntk"], planted_error=planted_error), reason=why)
+    c.max_z("E Θ̂(x,x) = Θ_∞(x,x) at every width (no 1/n term)", hn,
+            grid.ntk_mean_test(alpha=alpha["mean"], planted_error=planted_error), reason=why)
+    if growth:
+        c.greater_than(f"Var Θ̂/(E Θ̂)² grows faster than linearly in beta (L={growth.depth}, rho)", hn,
+                       growth.rho, round(growth.bound, 3), digits=3, alpha=alpha["growth"],
+                       resolution=round(growth.bound - 1, 3), resolution_kind="bound")
+    else:
+        c.not_assessed("Var Θ̂/(E Θ̂)² grows faster than linearly in beta (rho)", hn,
+                       why if not grid.exact else "no depth with two assessed cells")
+    c.slope(f"|lambda_min(Θ̂)/lambda_min(Θ_∞) - 1| slope in width (n >= {spectrum.fit_from})",
+            "concentration; Jacot et al. 2018, Thm 1", spectrum.fit, -0.5, alpha=alpha["slope"])
+    scale = 1 + planted_error
+    c.greater_than(f"at beta={tail.beta:g} means of {tail.group_size} draws fall below E Θ̂ (fraction)", hn,
+                   tail.fraction_below(scale), round(tail.fraction_bound(alpha["tail"]), 3), digits=3,
+                   alpha=alpha["tail"], prediction=lambda s: tail.fraction_below(scale * s))
+    c.slope(f"training-time kernel change at n={training.width}: slope in depth L", ryh, training.fit, 1.0,
+            alpha=alpha["slope"])
+
+
+def metrics(*, grid: ExpansionGrid, collapse: LimitCoefficient | None, growth: GrowthTest | None,
+            exponents: dict[str, np.ndarray], corrections: Sequence[MeanCorrection],
+            spectrum: LambdaMinStudy, tail: TailStudy, training: TrainingChangeStudy) -> dict[str, Any]:
+    """Notebook 07's metrics for its results file."""
+    return {"grid": grid.metrics(), "collapse": collapse, "growth": growth, "exponents": exponents,
+            "mean_corrections": {m.label: {"coefficient": m.coefficient, "stderr": m.stderr} for m in corrections},
+            "lambda_min": spectrum.metrics(), "tail": tail.metrics(), "training": training.metrics()}

@@ -37,8 +37,7 @@ import torch
 from scipy import stats as sps
 
 from . import _validation as check
-from .activations import get_activation
-from .models import hidden_widths
+from .empirical import prior_sampler_setup
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,14 @@ class OutputAndNTK:
     f: np.ndarray
     ntk: np.ndarray
     variance: np.ndarray
+
+
+def _one_input(x) -> torch.Tensor:
+    """x as a float64 (1, n0) tensor; ValueError unless it is one input."""
+    x = check.as_inputs("x", x, dtype=torch.float64)
+    if x.shape[0] != 1:
+        raise ValueError(f"x must be one input of shape (n0,) or (1, n0), got shape {tuple(x.shape)}")
+    return x
 
 
 def _unit_or_first_axis(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,18 +104,10 @@ def sample_output_and_ntk(x, *, n_samples: int, width: int, depth: int, activati
     Raises:
         ValueError: for a bad count, architecture, chunk or input.
     """
-    n_samples = check.positive_int("n_samples", n_samples)
-    depth = check.positive_int("depth", depth)
     chunk = check.positive_int("chunk", chunk)
-    phi = get_activation(activation)
-    sigma_w = check.finite_float("sigma_w", sigma_w, strictly_positive=True)
-    sb = 0.0 if sigma_b is None else check.finite_float("sigma_b", sigma_b, minimum=0.0)
-    x = check.as_inputs("x", x, dtype=dtype, device=device)
-    if x.shape[0] != 1:
-        raise ValueError(f"x must be one input of shape (n0,) or (1, n0), got shape {tuple(x.shape)}")
-    widths = [x.shape[1], *hidden_widths(width, depth), 1]
-    m = [sigma_w / math.sqrt(n_in) for n_in in widths[:-1]]
-    gen = torch.Generator(device=x.device).manual_seed(check.nonnegative_int("seed", seed))
+    n_samples, phi, sb, x, widths, m, gen = prior_sampler_setup(
+        _one_input(x), n_samples=n_samples, width=width, depth=depth, activation=activation,
+        sigma_w=sigma_w, sigma_b=sigma_b, seed=seed, dtype=dtype, device=device)
     fs, thetas, variances = [], [], []
     for lo in range(0, n_samples, chunk):
         b = min(chunk, n_samples - lo)
@@ -168,9 +167,7 @@ def one_hidden_layer_ntk_moments(x, *, width: int, sigma_w: float = 1.0,
     width = check.positive_int("width", width)
     max_order = check.positive_int("max_order", max_order)
     sw2 = check.finite_float("sigma_w", sigma_w, strictly_positive=True) ** 2
-    x = check.as_inputs("x", x, dtype=torch.float64)
-    if x.shape[0] != 1:
-        raise ValueError(f"x must be one input of shape (n0,) or (1, n0), got shape {tuple(x.shape)}")
+    x = _one_input(x)
     g = sw2 * float((x * x).sum()) / x.shape[1]
     k = np.arange(width + 1, dtype=np.float64)
     pmf = sps.binom.pmf(np.arange(width + 1), width, 0.5)
@@ -264,9 +261,7 @@ def relu_ntk_moments(x, *, width: int, depth: int, sigma_w: float = 1.0,
     depth = check.positive_int("depth", depth)
     max_order = check.int_in_range("max_order", max_order, 1, 4)
     sw2 = check.finite_float("sigma_w", sigma_w, strictly_positive=True) ** 2
-    x = check.as_inputs("x", x, dtype=torch.float64)
-    if x.shape[0] != 1:
-        raise ValueError(f"x must be one input of shape (n0,) or (1, n0), got shape {tuple(x.shape)}")
+    x = _one_input(x)
     g0 = sw2 * float((x * x).sum()) / x.shape[1]
     c = sw2 / width
     z_even = [1.0, 1.0, 3.0, 15.0, 105.0]
