@@ -9,18 +9,21 @@ each have one job (``../shared/DESIGN.md`` §2, README "The package"):
   Θ̂(x, x) at one input and its sampler: ``finite_width``
 * closed-form dynamics: ``dynamics``
 * training one net or many: ``training``, ``ensembles``
+* lazy and rich models: ``diagonal`` (diagonal linear networks and their implicit bias Q_α),
+  ``scaled`` (output-scaled two-layer networks, their closed-form NTK and training)
 * the experiments of single notebooks, too large for a cell: ``width_convergence`` (02, Jacot
   et al. Fig. 1 and the rates in width), ``eigendirections`` (04, Jacot et al. §5),
-  ``linearization`` (05, Lee et al. 2019), ``expansion`` (07, the expansion parameter β = L/n)
+  ``linearization`` (05, Lee et al. 2019), ``expansion`` (07, the expansion parameter β = L/n),
+  ``regimes`` (08, lazy and rich regimes)
 * statistics: ``stats``, ``gp_checks``
 * claims and the notebook context: ``claims``, ``notebook``
 * figures: ``plotting``; data: ``data``; where files go: ``paths``; where numbers came from:
   ``provenance``
 """
 
-from . import (activations, claims, data, dynamics, eigendirections, empirical, ensembles, expansion,
+from . import (activations, claims, data, diagonal, dynamics, eigendirections, empirical, ensembles, expansion,
                finite_width, gp_checks, kernels, linearization, models, notebook, paths, plotting,
-               provenance, spectral, stats, training, width_convergence)
+               provenance, regimes, scaled, spectral, stats, training, width_convergence)
 
 # networks
 from .activations import ACTIVATIONS, Activation, get_activation
@@ -63,7 +66,13 @@ from .ensembles import (CircleStudy, EnsembleGPStudy, EnsembleRecord, circle_stu
                         linearized_ensemble, member_seeds, readout_trained_members, train_ensemble,
                         trained_curves, width_ensembles)
 
-# the experiments of single notebooks, too large for a cell (02, 04, 05, 07)
+# lazy and rich models
+from .diagonal import (DiagonalPath, SparseRegression, diagonal_net_gd, implicit_bias_solution,
+                       min_l1_interpolant, min_l2_interpolant, q_alpha, sparse_regression)
+from .scaled import (ScaledTraining, TwoLayerNets, train_output_scaled, two_layer_forward, two_layer_nets,
+                     two_layer_ntk)
+
+# the experiments of single notebooks, too large for a cell (02, 04, 05, 07, 08)
 from .width_convergence import (InitConvergence, KernelBundles, LayerwiseConsistency, PooledMean,
                                 StandardParameterisation, TrainingStability, WidthConvergence,
                                 figure_init_convergence, figure_kernel_bundles, figure_pooled_mean,
@@ -82,6 +91,12 @@ from .expansion import (ExpansionCell, ExpansionGrid, GrowthTest, LambdaMinStudy
                         ratio_standard_error, tail_study, training_change_study)
 from .expansion import MEAN_CORRECTION_ARCHITECTURES, add_claims, mean_corrections
 from .expansion import metrics as expansion_metrics
+from .regimes import (CrossoverStudy, ImplicitBiasStudy, LazyScaleStudy, TeacherTask, WidthExponent,
+                      crossover_study, figure_crossover, figure_implicit_bias, figure_lazy_scale,
+                      implicit_bias_study, lazy_scale_study, regimes_answer, teacher_task, width_exponent,
+                      woodworth_l2_epsilon)
+from .regimes import add_claims as regimes_claims
+from .regimes import metrics as regimes_metrics
 from .linearization import (WidthStudy, linearization_runs, mean_accuracies, per_width,
                             scale_change, scaled_accuracy_gap, scaled_gap,
                             train_with_linearization, width_study)
