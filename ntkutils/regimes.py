@@ -440,10 +440,11 @@ class CrossoverStudy:
         return width_exponent(self.widths, getattr(self, quantity), ci=ci)
 
     def crossing(self, level: float = 1.0) -> np.ndarray:
-        """(H,) α√h at which the seed-mean ΔΘ/Θ crosses ``level`` (log-log interpolation between
-        the grid points around the first crossing from above; NaN if it does not cross)."""
+        """(H,) x = α·h^c at which the seed-mean ΔΘ/Θ crosses ``level`` (log-log interpolation
+        between the grid points around the first crossing from above; NaN if it does not cross).
+        With c = 1/2 this is α√h."""
         out = np.full(len(self.widths), np.nan)
-        xs = self.alpha_sqrt_h()
+        xs = np.broadcast_to(self.x, self.ntk_change.shape[:2])
         for i, y in enumerate(self.ntk_change.mean(2)):
             above = np.nonzero((y[:-1] >= level) & (y[1:] < level))[0]
             if above.size:
@@ -528,12 +529,13 @@ def figure_crossover(study: CrossoverStudy) -> Any:
 
 def add_claims(claims: Any, *, bias: ImplicitBiasStudy, lazy: LazyScaleStudy, crossover: CrossoverStudy,
                alpha: dict[str, float], tolerances: dict[str, float], planted_error: float = 0.0,
-               rich_limit: str = "l1", deviation_exponent: float = -0.5) -> None:
+               rich_limit: str = "l1", weight_exponent: float = -1.0, deviation_exponent: float = -0.5) -> None:
     """Record notebook 08's claims in ``claims`` (a ``ClaimSet``) with the notebook's tolerances.
 
     The predictions carry the planted errors of tests/power: ``planted_error`` is a relative
     error in the α of the predicted Q_α; ``rich_limit`` the predicted α → 0 limit ("l1"; "l2"
-    swaps the two ends); ``deviation_exponent`` the predicted rate of the approach to the lazy
+    swaps the two ends); ``weight_exponent`` the predicted rate of the weight change (−1);
+    ``deviation_exponent`` the predicted rate of the approach to the lazy
     limit (−1/2 for relu; Chizat et al.'s −1 holds for models with a Lipschitz Jacobian).
     """
     c = claims
@@ -559,8 +561,8 @@ def add_claims(claims: Any, *, bias: ImplicitBiasStudy, lazy: LazyScaleStudy, cr
     c.less_than("test error moves from the l1 to the l2 interpolant's (gap-relative error at both ends)",
                 f"{WOODWORTH}, Fig. 1a", moved, tolerances["test_ends"], digits=2,
                 resolution=tolerances["test_ends"], resolution_kind="bound")
-    c.slope(f"weight change ∝ 1/tau (slope, tau >= {lazy.lazy_from:g})", f"{CHIZAT}, Thm 2.2",
-            lazy.fits["weight_change"], -1.0, tol=tolerances["slope"], alpha=alpha["weight"])
+    c.slope(f"weight change ∝ tau^{weight_exponent:g} (slope, tau >= {lazy.lazy_from:g})", f"{CHIZAT}, Thm 2.2",
+            lazy.fits["weight_change"], weight_exponent, tol=tolerances["slope"], alpha=alpha["weight"])
     nf = lazy.fits["ntk_change"]
     last = float(lazy.ntk_change[-1].mean())
     c.check(f"NTK change -> 0 as tau grows (slope CI < 0, < {tolerances['ntk_vanish']:g} at tau={lazy.scales[-1]:g})",
@@ -584,7 +586,7 @@ def add_claims(claims: Any, *, bias: ImplicitBiasStudy, lazy: LazyScaleStudy, cr
                 alpha=alpha[q], resolution=(w.ci_high - w.ci_low) / 2, resolution_kind="interval")
     cross = crossover.crossing()
     off = float(np.max(np.abs(np.log10(cross)))) if np.all(np.isfinite(cross)) else float("nan")
-    c.less_than("crossover: NTK change = 1 at alpha*sqrt(h) within a decade of 1 (max |log10|, all h)",
+    c.less_than(f"crossover: NTK change = 1 at alpha*h^{crossover.exponent:g} within a decade of 1 (max |log10|, all h)",
                 f"{GEIGER}, Fig. 2", off, tolerances["crossing_decades"], digits=2,
                 resolution=tolerances["crossing_decades"], resolution_kind="bound")
 

@@ -30,6 +30,9 @@ CASES = [
                                  "jacot_inits": 3, "lee_widths": [32, 64], "lee_eta": 1.0}),
     ("07_expansion_parameter", {}),
     ("07_expansion_parameter", {"activation": "tanh", "sigma_w": 1.5, "sigma_b": 0.1, "depths": [2, 4]}),
+    ("08_lazy_and_rich_regimes", {}),
+    ("08_lazy_and_rich_regimes", {"d": 60, "n_train": 30, "sparsity": 2, "noise": 0.0, "n0": 10, "student_width": 20,
+                                  "eta": 0.5, "widths": [40, 160]}),
 ]
 
 
