@@ -226,7 +226,7 @@ def _repeat_nets(nets: TwoLayerNets, times: int) -> TwoLayerNets:
     """Each of the S networks repeated ``times`` times, scale-major: row t·S + s is network s."""
     def rep(t):
         return None if t is None else t.repeat(times, *([1] * (t.dim() - 1)))
-    return TwoLayerNets(rep(nets.w), rep(nets.c), rep(nets.a), nets.sigma_w, nets.sigma_b)
+    return TwoLayerNets(rep(nets.w), rep(nets.c), rep(nets.a), nets.sigma_w, nets.sigma_b, nets.activation)
 
 
 def _lazy_predictions(nets: TwoLayerNets, task: TeacherTask, steps: int, eta) -> torch.Tensor:
@@ -263,6 +263,7 @@ class LazyScaleStudy:
             ``eta`` (kernel GD with Θ₀).
         lazy_from: fits use τ ≥ lazy_from.
         fits: log-log fits of weight_change, ntk_change and lazy_deviation against τ.
+        activation: the students' nonlinearity.
     """
 
     scales: np.ndarray
@@ -274,16 +275,18 @@ class LazyScaleStudy:
     lazy_test_loss: np.ndarray
     lazy_from: float
     fits: dict[str, SlopeFit]
+    activation: str = "relu"
 
     def metrics(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("scales", "weight_change", "ntk_change", "lazy_deviation",
-                                              "test_loss", "train_loss", "lazy_test_loss", "lazy_from")} | {
+                                              "test_loss", "train_loss", "lazy_test_loss", "lazy_from",
+                                              "activation")} | {
             f"{k}_slope": (f.slope, f.ci_low, f.ci_high) for k, f in self.fits.items()}
 
 
 def lazy_scale_study(task: TeacherTask, scales: Sequence[float], *, width: int, n_seeds: int, steps: int,
                      eta: float, seed: int, lazy_from: float = 1.0, ci: float = 0.99,
-                     sigma_b: float = 1.0) -> LazyScaleStudy:
+                     sigma_b: float = 1.0, activation: str = "relu") -> LazyScaleStudy:
     """Train symmetrised two-layer students at every scale τ and compare with the lazy limit.
 
     The step is ``eta``·min(1, τ): stable for the τ-independent lazy dynamics at τ ≥ 1 and
@@ -299,13 +302,16 @@ def lazy_scale_study(task: TeacherTask, scales: Sequence[float], *, width: int, 
         lazy_from: the fits use τ ≥ lazy_from.
         ci: coverage of the fits' intervals (bootstrap over seeds).
         sigma_b: the students' bias scale.
+        activation: the students' nonlinearity (relu; a smooth one, e.g. erf, as the control
+            for Chizat et al.'s O(1/τ), which needs a Lipschitz Jacobian).
 
     Returns:
         ``LazyScaleStudy``.
     """
     tau = np.asarray(scales, dtype=np.float64)
     s = check.positive_int("n_seeds", n_seeds)
-    base = two_layer_nets(s, task.x_train.shape[1], width, sigma_b=sigma_b, symmetric=True, seed=seed)
+    base = two_layer_nets(s, task.x_train.shape[1], width, sigma_b=sigma_b, activation=activation, symmetric=True,
+                          seed=seed)
     nets = _repeat_nets(base, len(tau))
     taus = torch.as_tensor(np.repeat(tau, s))
     steps_per = torch.as_tensor(eta * np.minimum(1.0, np.repeat(tau, s)))
@@ -327,12 +333,13 @@ def lazy_scale_study(task: TeacherTask, scales: Sequence[float], *, width: int, 
     fits = {k: loglog_slope(tau[big], arr[k][big], seed=seed, ci=ci)
             for k in ("weight_change", "ntk_change", "lazy_deviation")}
     return LazyScaleStudy(tau, arr["weight_change"], arr["ntk_change"], arr["lazy_deviation"], arr["test_loss"],
-                          arr["train_loss"], lazy_test, float(lazy_from), fits)
+                          arr["train_loss"], lazy_test, float(lazy_from), fits, activation)
 
 
-def figure_lazy_scale(study: LazyScaleStudy) -> Any:
+def figure_lazy_scale(study: LazyScaleStudy, control: LazyScaleStudy | None = None) -> Any:
     """(a) test loss against τ with the lazy limit (Chizat et al.'s shallow experiment);
-    (b) weight change, NTK change and distance to the lazy limit against τ with their fits."""
+    (b) weight change, NTK change and distance to the lazy limit against τ with their fits, and
+    the distance to the lazy limit of a smooth ``control`` student (open squares)."""
     fig, (ax, bx) = _axes(1, 2, figsize=(11.0, 3.9))
     tau = study.scales
     m, sd = study.test_loss.mean(1), study.test_loss.std(1)
@@ -348,10 +355,12 @@ def figure_lazy_scale(study: LazyScaleStudy) -> Any:
         bx.plot(tau, y.mean(1), "o", color=f"C{i}", ms=4, label=f"{lab}: slope {study.fits[k].slope:.2f}")
         keep = tau >= study.lazy_from
         bx.plot(tau[keep], study.fits[k].predict(tau[keep]), "-", color=f"C{i}", lw=1)
-    t0 = tau[tau >= study.lazy_from][0]
-    for p, ls in ((-1.0, ":"), (-0.5, "-.")):
-        bx.plot(tau[tau >= t0], study.weight_change[tau >= t0].mean(1)[0] * 1.6 * (tau[tau >= t0] / t0) ** p,
-                color="0.4", ls=ls, lw=1, label=rf"$\tau^{{{p:g}}}$")
+    if control is not None:
+        keep = control.scales >= control.lazy_from
+        fit = control.fits["lazy_deviation"]
+        bx.plot(control.scales, control.lazy_deviation.mean(1), "s", mfc="none", color="C3", ms=4,
+                label=f"same, {control.activation} student: slope {fit.slope:.2f}")
+        bx.plot(control.scales[keep], fit.predict(control.scales[keep]), "-", color="C3", lw=1)
     bx.set(xscale="log", yscale="log", xlabel=r"output scale $\tau$", ylabel="relative change",
            title="(b) how lazy")
     legend_outside(bx, fontsize=7)
@@ -527,16 +536,18 @@ def figure_crossover(study: CrossoverStudy) -> Any:
 
 # ---------------------------------------------------------------- claims, metrics, answer
 
-def add_claims(claims: Any, *, bias: ImplicitBiasStudy, lazy: LazyScaleStudy, crossover: CrossoverStudy,
-               alpha: dict[str, float], tolerances: dict[str, float], planted_error: float = 0.0,
-               rich_limit: str = "l1", weight_exponent: float = -1.0, deviation_exponent: float = -0.5) -> None:
+def add_claims(claims: Any, *, bias: ImplicitBiasStudy, lazy: LazyScaleStudy, control: LazyScaleStudy,
+               crossover: CrossoverStudy, alpha: dict[str, float], tolerances: dict[str, float],
+               planted_error: float = 0.0, rich_limit: str = "l1", weight_exponent: float = -1.0,
+               deviation_exponent: float = -0.5, smooth_exponent: float = -1.0) -> None:
     """Record notebook 08's claims in ``claims`` (a ``ClaimSet``) with the notebook's tolerances.
 
     The predictions carry the planted errors of tests/power: ``planted_error`` is a relative
     error in the α of the predicted Q_α; ``rich_limit`` the predicted α → 0 limit ("l1"; "l2"
     swaps the two ends); ``weight_exponent`` the predicted rate of the weight change (−1);
     ``deviation_exponent`` the predicted rate of the approach to the lazy
-    limit (−1/2 for relu; Chizat et al.'s −1 holds for models with a Lipschitz Jacobian).
+    limit (−1/2 for relu); ``smooth_exponent`` the rate Chizat et al. guarantee for a model with a
+    Lipschitz Jacobian (O(1/τ): the ``control`` student's slope must be at most −1).
     """
     c = claims
     check.choice("rich_limit", rich_limit, ("l1", "l2"))
@@ -573,6 +584,13 @@ def add_claims(claims: Any, *, bias: ImplicitBiasStudy, lazy: LazyScaleStudy, cr
     c.slope(f"distance to the lazy limit ∝ tau^{deviation_exponent:g} (slope, tau >= {lazy.lazy_from:g})",
             f"{CHIZAT}, Thm 2.4 (relu: gate flips)", lazy.fits["lazy_deviation"], deviation_exponent,
             tol=tolerances["slope"], alpha=alpha["deviation"])
+    sf = control.fits["lazy_deviation"]
+    tol = tolerances["slope"]
+    c.check(f"smooth ({control.activation}) student: distance to the lazy limit O(tau^{smooth_exponent:g}) (slope <=)",
+            f"{CHIZAT}, Thm 2.4", bool(sf.ci_high <= smooth_exponent + tol), sf.slope,
+            f"CI upper end <= {smooth_exponent:g} + {tol:g}", digits=2,
+            tolerance=f"CI [{sf.ci_low:.2f}, {sf.ci_high:.2f}]", alpha=alpha["smooth"],
+            resolution=(sf.ci_high - sf.ci_low) / 2, resolution_kind="interval")
     ratio = float(np.max(lazy.test_loss[0] / lazy.lazy_test_loss))
     c.less_than(f"tau={lazy.scales[0]:g}: test loss below the lazy limit's (max ratio over seeds)",
                 f"{CHIZAT}, §3 (shallow teacher–student)", ratio, 1.0, digits=2,

@@ -9,7 +9,7 @@ with F = α(h(w) − h(w₀)) and the NTK parameterisation, the lazy/feature cro
 
 One batch holds B independent networks of the same width m (a scale, a seed each):
 
-    h_b(x) = (1/√m) Σ_j a_bj · relu(σ_w ⟨w_bj, x⟩/√n0 + σ_b c_bj),
+    h_b(x) = (1/√m) Σ_j a_bj · φ(σ_w ⟨w_bj, x⟩/√n0 + σ_b c_bj),   φ = relu unless chosen,
 
 with all weights i.i.d. N(0, 1) (NTK parameterisation, the same as ``MLP(depth=2)``). The
 model trained is f_b = τ_b·(h_b(w) − h_b(w₀)) (centred) or τ_b·h_b(w) (for a symmetrised
@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from ._progress import progress_bar
+from .activations import get_activation
 from ._validation import finite_float, positive_int
 
 __all__ = ["ScaledTraining", "TwoLayerNets", "two_layer_forward", "two_layer_nets", "two_layer_ntk",
@@ -41,6 +42,7 @@ class TwoLayerNets:
         a: (B, m) readout weights.
         sigma_w: weight scale σ_w of the first layer.
         sigma_b: bias scale σ_b (0.0 without bias).
+        activation: the hidden nonlinearity φ (a name of the ``activations`` registry).
     """
 
     w: torch.Tensor
@@ -48,6 +50,7 @@ class TwoLayerNets:
     a: torch.Tensor
     sigma_w: float
     sigma_b: float
+    activation: str = "relu"
 
     @property
     def params(self) -> list[torch.Tensor]:
@@ -60,7 +63,8 @@ class TwoLayerNets:
 
 
 def two_layer_nets(n_nets: int, n0: int, width: int, *, sigma_w: float = 1.0, sigma_b: float | None = None,
-                   symmetric: bool = False, seed: int = 0, dtype: torch.dtype = torch.float64) -> TwoLayerNets:
+                   activation: str = "relu", symmetric: bool = False, seed: int = 0,
+                   dtype: torch.dtype = torch.float64) -> TwoLayerNets:
     """Draw B two-layer networks with i.i.d. N(0, 1) weights.
 
     Args:
@@ -69,6 +73,7 @@ def two_layer_nets(n_nets: int, n0: int, width: int, *, sigma_w: float = 1.0, si
         width: hidden width m (even when ``symmetric``).
         sigma_w: first-layer weight scale σ_w > 0.
         sigma_b: bias scale σ_b > 0, or None for no bias.
+        activation: the hidden nonlinearity (relu, erf, tanh, …; ``activations`` registry).
         symmetric: Chizat et al.'s symmetrised initialisation: units m/2…m−1 copy the input
             weights and biases of units 0…m/2−1 and negate their readout, so h(w₀) = 0.
         seed: seed of the torch generator.
@@ -78,8 +83,10 @@ def two_layer_nets(n_nets: int, n0: int, width: int, *, sigma_w: float = 1.0, si
         A ``TwoLayerNets``.
 
     Raises:
-        ValueError: non-positive sizes, an odd width with ``symmetric``, bad scales.
+        ValueError: non-positive sizes, an odd width with ``symmetric``, bad scales, an unknown
+            activation.
     """
+    get_activation(activation)
     b, n0, m = positive_int("n_nets", n_nets), positive_int("n0", n0), positive_int("width", width)
     sigma_w = finite_float("sigma_w", sigma_w, strictly_positive=True)
     if sigma_b is not None:
@@ -94,7 +101,7 @@ def two_layer_nets(n_nets: int, n0: int, width: int, *, sigma_w: float = 1.0, si
     if symmetric:
         w, a = torch.cat([w, w], 1), torch.cat([a, -a], 1)
         c = torch.cat([c, c], 1) if c is not None else None
-    return TwoLayerNets(w, c, a, sigma_w, 0.0 if sigma_b is None else sigma_b)
+    return TwoLayerNets(w, c, a, sigma_w, 0.0 if sigma_b is None else sigma_b, activation)
 
 
 def _pre(nets: TwoLayerNets, x: torch.Tensor) -> torch.Tensor:
@@ -112,15 +119,16 @@ def two_layer_forward(nets: TwoLayerNets, x: torch.Tensor) -> torch.Tensor:
     Returns:
         (B, N) outputs.
     """
-    act = torch.relu(_pre(nets, x))
+    act = get_activation(nets.activation).fn(_pre(nets, x))
     return torch.einsum("bnm,bm->bn", act, nets.a) / math.sqrt(nets.a.shape[1])
 
 
 def two_layer_ntk(nets: TwoLayerNets, x1: torch.Tensor, x2: torch.Tensor | None = None) -> torch.Tensor:
     """The empirical NTK of each network, in closed form.
 
-    Θ_b(x, x′) = (1/m) Σ_j [relu(p_j) relu(p′_j) + a_j² 1{p_j>0} 1{p′_j>0} (σ_w²⟨x, x′⟩/n0 + σ_b²)],
-    p_j the pre-activation of unit j (the readout, then the first-layer weights and biases).
+    Θ_b(x, x′) = (1/m) Σ_j [φ(p_j) φ(p′_j) + a_j² φ′(p_j) φ′(p′_j) (σ_w²⟨x, x′⟩/n0 + σ_b²)],
+    p_j the pre-activation of unit j (the readout, then the first-layer weights and biases;
+    for relu φ′ is the step 1{p > 0}).
 
     Args:
         nets: the batch of B networks.
@@ -132,8 +140,10 @@ def two_layer_ntk(nets: TwoLayerNets, x1: torch.Tensor, x2: torch.Tensor | None 
     x2 = x1 if x2 is None else x2
     p1, p2 = _pre(nets, x1), _pre(nets, x2)
     m, n0 = nets.a.shape[1], x1.shape[1]
-    readout = torch.einsum("bnm,bkm->bnk", torch.relu(p1), torch.relu(p2))
-    gates = torch.einsum("bnm,bkm->bnk", (p1 > 0).to(x1.dtype) * nets.a[:, None, :] ** 2, (p2 > 0).to(x1.dtype))
+    phi = get_activation(nets.activation)
+    (f1, d1), (f2, d2) = phi.fn_and_derivative(p1), phi.fn_and_derivative(p2)
+    readout = torch.einsum("bnm,bkm->bnk", f1, f2)
+    gates = torch.einsum("bnm,bkm->bnk", d1 * nets.a[:, None, :] ** 2, d2)
     inner = nets.sigma_w ** 2 * (x1 @ x2.T) / n0 + nets.sigma_b ** 2
     return (readout + gates * inner) / m
 

@@ -86,6 +86,8 @@ def test_diagonal_and_scaled_bad_inputs_raise():
         nu.implicit_bias_solution(prob.x, prob.y, 0.0)
     with pytest.raises(ValueError, match="k must be at most"):
         nu.sparse_regression(3, 2, 5, noise=0.1, seed=0)
+    with pytest.raises(ValueError, match="activation"):
+        nu.two_layer_nets(1, 3, 4, activation="swish-ish")
     with pytest.raises(ValueError, match="width must be even"):
         nu.two_layer_nets(1, 3, 5, symmetric=True)
     nets = nu.two_layer_nets(2, 3, 8, seed=0)
@@ -102,12 +104,13 @@ def test_woodworth_epsilon_solves_the_theorem_condition():
     assert nu.woodworth_l2_epsilon(0.5, 0.7) == math.inf
 
 
-def test_two_layer_ntk_against_torch_func():
-    nets = nu.two_layer_nets(3, 4, 6, sigma_w=1.3, sigma_b=0.7, seed=2)
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+def test_two_layer_ntk_against_torch_func(activation):
+    nets = nu.two_layer_nets(3, 4, 6, sigma_w=1.3, sigma_b=0.7, activation=activation, seed=2)
     x1, x2 = torch.randn(5, 4, dtype=torch.float64), torch.randn(3, 4, dtype=torch.float64)
 
     def single(w, c, a, x):
-        one = nu.TwoLayerNets(w[None], c[None], a[None], nets.sigma_w, nets.sigma_b)
+        one = nu.TwoLayerNets(w[None], c[None], a[None], nets.sigma_w, nets.sigma_b, activation)
         return nu.two_layer_forward(one, x)[0]
 
     for b in range(3):
