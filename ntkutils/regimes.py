@@ -160,7 +160,7 @@ def figure_implicit_bias(study: ImplicitBiasStudy, *, problem: int = 0) -> Any:
     ax.plot([], [], "k--", lw=0.8, label=r"min $\ell_2$")
     ax.set(xscale="log", yscale="log", xlabel=r"initial scale $\alpha$", ylabel="population error",
            title="(a) test error between the two limits")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="center right")
     l1x, l2x = study.norm_excess()
     floor = 1e-9
     for p in range(l1x.shape[0]):
@@ -169,7 +169,7 @@ def figure_implicit_bias(study: ImplicitBiasStudy, *, problem: int = 0) -> Any:
     bx.set(xscale="log", yscale="log", xlabel=r"initial scale $\alpha$", ylabel="relative norm excess",
            title="(b) the limits (Fig. 1b)")
     bx.set_ylim(floor / 2, 10)
-    bx.legend(fontsize=7, loc="lower right")
+    bx.legend(fontsize=7, loc="center left")
     beta = study.beta[problem]
     top = np.argsort(-np.abs(study.l1[problem]) - np.abs(study.l2[problem]))[:12]
     for i, j in enumerate(top):
@@ -530,7 +530,7 @@ def figure_crossover(study: CrossoverStudy) -> Any:
     cx.set(xscale="log", yscale="log", xlabel=r"$\alpha$", ylabel=r"$\|\Theta_T-\Theta_0\|/\|\Theta_0\|$",
            title="(c) against α alone: no collapse")
     for z in (ax, bx, cx):
-        z.legend(fontsize=7, loc="lower left" if z is not bx else "upper left")
+        z.legend(fontsize=7, loc="lower left" if z is not bx else "lower right")
     return fig
 
 
