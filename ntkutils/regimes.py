@@ -609,9 +609,13 @@ def add_claims(claims: Any, *, bias: ImplicitBiasStudy, lazy: LazyScaleStudy, co
                 resolution=tolerances["crossing_decades"], resolution_kind="bound")
 
 
-def metrics(*, bias: ImplicitBiasStudy, lazy: LazyScaleStudy, crossover: CrossoverStudy) -> dict[str, Any]:
-    """The three studies' numbers for the results file."""
-    return {"implicit_bias": bias.metrics(), "lazy_scale": lazy.metrics(), "crossover": crossover.metrics()}
+def metrics(*, bias: ImplicitBiasStudy, lazy: LazyScaleStudy, control: LazyScaleStudy,
+            crossover: CrossoverStudy) -> dict[str, Any]:
+    """The studies' numbers for the results file (``control``: the smooth student)."""
+    return {"implicit_bias": bias.metrics(), "lazy_scale": lazy.metrics(), "lazy_scale_control": control.metrics(),
+            "crossover": crossover.metrics() | {
+                f"{q}_width_exponent": vars(crossover.width_exponent(q)) for q in
+                ("ntk_change", "relative_test_loss", "weight_change")}}
 
 
 def regimes_answer(bias: ImplicitBiasStudy, lazy: LazyScaleStudy, crossover: CrossoverStudy) -> str:
