@@ -448,23 +448,29 @@ class CrossoverStudy:
         """``width_exponent`` of ``quantity`` over the grid in x."""
         return width_exponent(self.widths, getattr(self, quantity), ci=ci)
 
-    def crossing(self, level: float = 1.0) -> np.ndarray:
-        """(H,) x = α·h^c at which the seed-mean ΔΘ/Θ crosses ``level`` (log-log interpolation
-        between the grid points around the first crossing from above; NaN if it does not cross).
-        With c = 1/2 this is α√h."""
+    def crossing(self, level: float = 1.0, quantity: str = "ntk_change") -> np.ndarray:
+        """(H,) x = α·h^c at which the seed-mean of ``quantity`` first crosses ``level`` (log-log
+        interpolation between the two grid points around it; NaN if it does not cross). With
+        c = 1/2 this is α√h.
+
+        Args:
+            level: the level crossed (ΔΘ/Θ₀ = 1 falls through it, the relative test loss rises).
+            quantity: "ntk_change", "relative_test_loss", "weight_change" or "test_loss".
+        """
         out = np.full(len(self.widths), np.nan)
-        xs = np.broadcast_to(self.x, self.ntk_change.shape[:2])
-        for i, y in enumerate(self.ntk_change.mean(2)):
-            above = np.nonzero((y[:-1] >= level) & (y[1:] < level))[0]
-            if above.size:
-                j = above[0]
+        for i, y in enumerate(getattr(self, quantity).mean(2)):
+            side = np.sign(np.log(y) - math.log(level))
+            change = np.nonzero(side[:-1] * side[1:] < 0)[0]
+            if change.size:
+                j = change[0]
                 f = (math.log(level) - math.log(y[j])) / (math.log(y[j + 1]) - math.log(y[j]))
-                out[i] = math.exp(math.log(xs[i, j]) + f * (math.log(xs[i, j + 1]) - math.log(xs[i, j])))
+                out[i] = math.exp(math.log(self.x[j]) + f * (math.log(self.x[j + 1]) - math.log(self.x[j])))
         return out
 
     def metrics(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("widths", "x", "exponent", "weight_change", "ntk_change",
-                                              "test_loss", "train_loss", "lazy_test_loss")} | {"crossing": self.crossing()}
+                                              "test_loss", "train_loss", "lazy_test_loss")} | {
+            "crossing": self.crossing(), "test_loss_half_way": self.crossing(0.5, "relative_test_loss")}
 
 
 def crossover_study(task: TeacherTask, widths: Sequence[int], x: Sequence[float], *, n_seeds: int, steps: int,
@@ -595,13 +601,17 @@ def add_claims(claims: Any, *, bias: ImplicitBiasStudy, lazy: LazyScaleStudy, co
     c.less_than(f"tau={lazy.scales[0]:g}: test loss below the lazy limit's (max ratio over seeds)",
                 f"{CHIZAT}, §3 (shallow teacher–student)", ratio, 1.0, digits=2,
                 resolution=1.0, resolution_kind="bound")
-    for q, name in (("ntk_change", "kernel change"), ("relative_test_loss", "test loss / lazy limit's")):
-        w = crossover.width_exponent(q, ci=1 - alpha[q])
-        tol = tolerances["collapse"]
-        c.check(f"{name} collapses against alpha*h^{crossover.exponent:g} (exponent of h at fixed alpha*h^c)",
-                f"{GEIGER}, Fig. 2", bool(w.ci_low - tol <= 0 <= w.ci_high + tol), w.b,
-                f"0 in CI ± {tol:g}", digits=2, tolerance=f"CI [{w.ci_low:.3f}, {w.ci_high:.3f}] ± {tol:g}",
-                alpha=alpha[q], resolution=(w.ci_high - w.ci_low) / 2, resolution_kind="interval")
+    w = crossover.width_exponent("ntk_change", ci=1 - alpha["ntk_change"])
+    tol = tolerances["collapse"]
+    c.check(f"kernel change collapses against alpha*h^{crossover.exponent:g} (exponent of h at fixed alpha*h^c)",
+            f"{GEIGER}, Fig. 2", bool(w.ci_low - tol <= 0 <= w.ci_high + tol), w.b,
+            f"0 in CI ± {tol:g}", digits=2, tolerance=f"CI [{w.ci_low:.3f}, {w.ci_high:.3f}] ± {tol:g}",
+            alpha=alpha["ntk_change"], resolution=(w.ci_high - w.ci_low) / 2, resolution_kind="interval")
+    half = crossover.crossing(0.5, "relative_test_loss")
+    spread = float(np.ptp(np.log10(half))) if np.all(np.isfinite(half)) else float("nan")
+    c.less_than(f"test loss collapses: it reaches half the lazy limit's at one alpha*h^{crossover.exponent:g} "
+                "(spread in decades over h)", f"{GEIGER}, Fig. 2", spread, tolerances["half_way_decades"], digits=2,
+                resolution=tolerances["half_way_decades"], resolution_kind="bound")
     cross = crossover.crossing()
     off = float(np.max(np.abs(np.log10(cross)))) if np.all(np.isfinite(cross)) else float("nan")
     c.less_than(f"crossover: NTK change = 1 at alpha*h^{crossover.exponent:g} within a decade of 1 (max |log10|, all h)",
