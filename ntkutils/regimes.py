@@ -135,7 +135,7 @@ def implicit_bias_study(alphas: Sequence[float], *, d: int, n: int, k: int, nois
     """
     problems = [sparse_regression(d, n, k, noise=noise, seed=seed + p)
                 for p in range(check.positive_int("n_problems", n_problems))]
-    alphas = np.asarray(alphas, dtype=np.float64)
+    alphas = _increasing("alphas", alphas)
     path = diagonal_net_gd(np.stack([p.x for p in problems]), np.stack([p.y for p in problems]), alphas,
                            rtol=rtol, max_steps=max_steps)
     predicted = np.stack([np.stack([implicit_bias_solution(p.x, p.y, a) for a in alphas]) for p in problems])
@@ -243,13 +243,21 @@ def _lazy_test_loss(nets: TwoLayerNets, task: TeacherTask, steps: int, eta) -> n
     return (0.5 * ((_lazy_predictions(nets, task, steps, eta) - task.y_test) ** 2).mean(1)).numpy()
 
 
+def _increasing(name: str, values: Sequence[float]) -> np.ndarray:
+    """``values`` as float64 if positive, finite and strictly increasing (the claims read the ends)."""
+    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    if arr.size < 2 or not np.all(np.isfinite(arr) & (arr > 0)) or not np.all(np.diff(arr) > 0):
+        raise ValueError(f"{name} must be at least two positive, finite, strictly increasing numbers, got {list(values)}")
+    return arr
+
+
 def _relative_change(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (b - a).flatten(1).norm(dim=1) / a.flatten(1).norm(dim=1)
 
 
 @dataclass(frozen=True)
 class LazyScaleStudy:
-    """Students τ(h(w) − h(w₀)) of a teacher, S seeds at T scales τ; arrays are (T, S).
+    """Symmetrised students τ·h(w) (h(w₀) = 0) of a teacher, S seeds at T scales τ; arrays (T, S).
 
     Attributes:
         scales: (T,) τ.
@@ -308,7 +316,7 @@ def lazy_scale_study(task: TeacherTask, scales: Sequence[float], *, width: int, 
     Returns:
         ``LazyScaleStudy``.
     """
-    tau = np.asarray(scales, dtype=np.float64)
+    tau = _increasing("scales", scales)
     s = check.positive_int("n_seeds", n_seeds)
     base = two_layer_nets(s, task.x_train.shape[1], width, sigma_b=sigma_b, activation=activation, symmetric=True,
                           seed=seed)
@@ -325,7 +333,7 @@ def lazy_scale_study(task: TeacherTask, scales: Sequence[float], *, width: int, 
     arr = {k: v.reshape(shape).numpy() for k, v in dict(weight_change=run.weight_change, ntk_change=_relative_change(k0, kt),
                                                        lazy_deviation=deviation, test_loss=run.test_loss,
                                                        train_loss=run.train_loss).items()}
-    big = np.nonzero(tau >= tau[tau >= lazy_from].min())[0] if np.any(tau >= lazy_from) else np.array([], int)
+    big = np.nonzero(tau >= lazy_from)[0]
     if big.size < 2:
         raise ValueError(f"scales must have at least two values >= lazy_from = {lazy_from}, got {list(tau)}")
     # The lazy limit of the schedule is the kernel model trained with eta (rows with tau >= 1).
@@ -492,7 +500,7 @@ def crossover_study(task: TeacherTask, widths: Sequence[int], x: Sequence[float]
         ``CrossoverStudy``.
     """
     widths_a = np.asarray([check.positive_int("widths", h) for h in widths])
-    xs = np.asarray(x, dtype=np.float64)
+    xs = _increasing("x", x)
     s = check.positive_int("n_seeds", n_seeds)
     out = {k: [] for k in ("weight_change", "ntk_change", "test_loss", "train_loss")}
     lazy_loss = []

@@ -98,6 +98,16 @@ def test_diagonal_and_scaled_bad_inputs_raise():
         nu.train_output_scaled(nets, [1.0, -1.0], x, torch.zeros(6, dtype=torch.float64), steps=1, eta=0.1)
 
 
+def test_studies_need_increasing_grids():
+    task = nu.teacher_task(4, 10, 10, seed=0)
+    with pytest.raises(ValueError, match="scales must be at least two positive"):
+        nu.lazy_scale_study(task, [10.0, 1.0], width=4, n_seeds=1, steps=1, eta=0.1, seed=0)
+    with pytest.raises(ValueError, match="alphas must be"):
+        nu.implicit_bias_study([0.1], d=5, n=3, k=1, noise=0.0, n_problems=1, seed=0)
+    with pytest.raises(ValueError, match="x must be"):
+        nu.crossover_study(task, [4], [1.0, -1.0], n_seeds=1, steps=1, eta=0.1, seed=0)
+
+
 def test_woodworth_epsilon_solves_the_theorem_condition():
     eps = nu.woodworth_l2_epsilon(10.0, 0.7)
     assert 10.0 ** 2 == pytest.approx(2 * (1 + eps) * (1 + 2 / eps) * 0.7, rel=1e-12)
