@@ -150,7 +150,8 @@ def two_layer_ntk(nets: TwoLayerNets, x1: torch.Tensor, x2: torch.Tensor | None 
 
 @dataclass(frozen=True)
 class ScaledTraining:
-    """Networks f_b = τ_b(h_b(w) − h_b(w₀)) trained by full-batch GD on ½·mean squared loss / τ_b².
+    """Networks f_b = τ_b(h_b(w) − h_b(w₀)) (or τ_b·h_b(w) when not centred) trained by full-batch
+    GD on ½·mean squared loss / τ_b².
 
     Attributes:
         scales: (B,) τ_b.
