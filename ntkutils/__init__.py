@@ -129,7 +129,7 @@ from .notebook import Notebook, Timer, resolve_profile, select_device, stream_se
 from .plotting import (HATCHES, LAYOUT_KEY, OKABE_ITO, band_plot, bound_legend, certificate_panel,
                        circle_curve_panels, covariance_panel, curve_bundles, eigenvalue_panel,
                        eigenvalue_panels, ensemble_band_panels, exponent_panel, gap_panels,
-                       house_style, layout_problems, layout_report, legend_outside,
+                       house_style, layout_problems, layout_report, legend_outside, new_figure,
                        linearization_panels, loglog_fits_panel, loglog_with_fit, mean_test_panel,
                        mmd_panel, moment_panels, percentile_band, plot_above_bound,
                        positive_errorbar, qq_panels, qq_plot, relu_spectrum_panels, save_figure,

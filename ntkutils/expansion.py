@@ -33,7 +33,7 @@ from .empirical import empirical_ntk
 from .finite_width import relu_ntk_moments, sample_output_and_ntk
 from .kernels import analytic_kernels, relu_output_moments
 from .models import MLP
-from .plotting import legend_outside, slope_panel, width_ticks
+from .plotting import legend_outside, new_figure, slope_panel, width_ticks
 from .stats import MaxZTest, SlopeFit, loglog_slope_t, max_z_test
 from .training import train_ntk_change
 
@@ -41,12 +41,6 @@ from .training import train_ntk_change
 def _seed(*keys: int) -> int:
     """An unrelated 63-bit seed for each tuple of non-negative integer keys."""
     return int(np.random.SeedSequence(list(keys)).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
-
-
-def _axes(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (6.4, 3.6)) -> tuple[Any, Any]:
-    import matplotlib.pyplot as plt         # pyplot only here, so that notebooks show the figure
-
-    return plt.subplots(nrows, ncols, figsize=figsize)
 
 
 def ratio_standard_error(moments: Sequence[float], n_samples: int) -> float:
@@ -136,6 +130,10 @@ class LimitCoefficient:
     tol: float
     n_cells: int
 
+    def __str__(self) -> str:
+        return (f"kappa = {self.kappa:.3f} ± {self.stderr:.3f} (exact law on the same cells: "
+                f"{self.exact_kappa:.3f}; {self.n_cells} cells)")
+
 
 @dataclass(frozen=True)
 class GrowthTest:
@@ -153,6 +151,10 @@ class GrowthTest:
     rho: float
     stderr: float
     bound: float
+
+    def __str__(self) -> str:
+        return (f"(Q-1)/beta at L={self.depth}: {self.per_beta[0]:.2f} (beta={self.betas[0]:.3g}) -> "
+                f"{self.per_beta[1]:.2f} (beta={self.betas[1]:.3g}); rho = {self.rho:.3f} ± {self.stderr:.3f}")
 
 
 @dataclass(frozen=True)
@@ -621,7 +623,7 @@ def _cells_panel(ax: Any, grid: ExpansionGrid, value: str, exact: str, se: str, 
 def figure_collapse(grid: ExpansionGrid, *, constant: float = 5.0) -> Any:
     """R − 1 = E f⁴/(3(E f²)²) − 1 against β: cells, exact laws (1 + c/n)^(nβ) − 1 per width
     and the collapse curve e^{cβ} − 1; returns the figure."""
-    fig, ax = _axes(figsize=(7.2, 4.2))
+    fig, ax = new_figure(figsize=(7.2, 4.2))
     _cells_panel(ax, grid, "variance_ratio", "output_exact", "output_se",
                  limit=lambda b: np.expm1(constant * b), limit_label=rf"$e^{{{constant:g}\beta}}-1$",
                  ylabel=r"$\mathbb{E}f^4/3(\mathbb{E}f^2)^2-1$")
@@ -632,7 +634,7 @@ def figure_collapse(grid: ExpansionGrid, *, constant: float = 5.0) -> Any:
 def figure_ntk_variance(grid: ExpansionGrid, exponents: dict[str, np.ndarray]) -> Any:
     """Left: Var Θ̂/(E Θ̂)² against β (cells, exact law per width, e^{5β} − 1); right: the exact
     law's local exponent d log(E Θ̂²/(E Θ̂)²)/dβ against β, with Hanin & Nica's 5; returns it."""
-    fig, (ax, bx) = _axes(1, 2, figsize=(10.5, 4.0))
+    fig, (ax, bx) = new_figure(1, 2, figsize=(10.5, 4.0))
     _cells_panel(ax, grid, "ntk_ratio", "ntk_exact", "ntk_se", limit=lambda b: np.expm1(5 * b),
                  limit_label=r"$e^{5\beta}-1$", ylabel=r"$\mathrm{Var}\,\hat\Theta(x,x)/(\mathbb{E}\hat\Theta)^2$")
     ax.legend(fontsize=6, ncol=2, loc="upper left")
@@ -647,7 +649,7 @@ def figure_ntk_variance(grid: ExpansionGrid, exponents: dict[str, np.ndarray]) -
 
 def figure_lambda_min(study: LambdaMinStudy) -> Any:
     """|λ_min(Θ̂)/λ_min(Θ_∞) − 1| against width with its fit, n^{−1/2} and the 10 % line."""
-    fig, ax = _axes()
+    fig, ax = new_figure()
     keep = study.widths >= study.fit_from
     slope_panel(ax, study.widths[keep], study.errors[keep], study.fit, label="mean over nets ± sd",
                 guides=(-0.5,), ylabel=r"$|\lambda_{\min}(\hat\Theta_n)/\lambda_{\min}(\Theta_\infty)-1|$", legend=None)
@@ -660,7 +662,7 @@ def figure_lambda_min(study: LambdaMinStudy) -> Any:
 
 def figure_tail(study: TailStudy) -> Any:
     """Histograms of log10 Θ̂/Θ_∞ at β ~ 1 and at a small β, with the exact mean and the medians."""
-    fig, ax = _axes()
+    fig, ax = new_figure()
     edges = np.linspace(-4, 2, 121)
     for label, d, colour in ((rf"$\beta$ = {study.beta:.3g} (n = {study.width})", study.draws, "C1"),
                              (rf"$\beta$ = {study.reference_beta:.3g} (n = {study.reference_width})",
@@ -677,7 +679,7 @@ def figure_tail(study: TailStudy) -> Any:
 
 def figure_training_change(study: TrainingChangeStudy) -> Any:
     """‖Θ̂_T − Θ̂_0‖/‖Θ̂_0‖ against depth L at fixed width, with its fit and a line ∝ L/n."""
-    fig, ax = _axes()
+    fig, ax = new_figure()
     depth = study.depths.astype(np.float64)
     slope_panel(ax, depth, study.changes, study.fit, label=f"n = {study.width}, mean ± sd",
                 xlabel="depth L (weight layers)", legend=None,

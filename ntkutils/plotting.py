@@ -93,6 +93,18 @@ def use_house_style() -> None:
     mpl.rcParams.update(HOUSE_STYLE)
 
 
+def new_figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (6.4, 3.6)) -> tuple[Figure, Any]:
+    """``plt.subplots(nrows, ncols, figsize=figsize)``: pyplot is imported only here, when a
+    figure is made, so that a notebook shows the figure and importing ``ntkutils`` stays light.
+
+    Returns:
+        ``(fig, axes)`` as ``plt.subplots`` gives them.
+    """
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(nrows, ncols, figsize=figsize)
+
+
 @contextmanager
 def house_style() -> Iterator[None]:
     """Context manager: ``HOUSE_STYLE`` inside the block, previous rcParams restored after."""

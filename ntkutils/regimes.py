@@ -25,7 +25,7 @@ from . import _validation as check
 from .diagonal import (DiagonalPath, SparseRegression, diagonal_net_gd, implicit_bias_solution,
                        min_l1_interpolant, min_l2_interpolant, sparse_regression)
 from .dynamics import gradient_descent_predict
-from .plotting import legend_outside
+from .plotting import legend_outside, new_figure
 from .scaled import TwoLayerNets, train_output_scaled, two_layer_nets, two_layer_ntk
 from .stats import SlopeFit, loglog_slope
 
@@ -35,12 +35,6 @@ __all__ = ["CrossoverStudy", "ImplicitBiasStudy", "LazyScaleStudy", "TeacherTask
            "woodworth_l2_epsilon"]
 
 WOODWORTH, CHIZAT, GEIGER = "Woodworth et al. 2020", "Chizat, Oyallon & Bach 2019", "Geiger et al. 2020"
-
-
-def _axes(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (6.4, 3.6)) -> tuple[Any, Any]:
-    import matplotlib.pyplot as plt         # pyplot only here, so that notebooks show the figure
-
-    return plt.subplots(nrows, ncols, figsize=figsize)
 
 
 # ---------------------------------------------------------------- 1. diagonal networks
@@ -110,6 +104,23 @@ class ImplicitBiasStudy:
         l2 = (self.beta ** 2).sum(2) / (self.l2 ** 2).sum(1)[:, None] - 1
         return l1, l2
 
+    def __str__(self) -> str:
+        """GD against the prediction per α (max over problems): error, steps, drift, convergence."""
+        rows = [("alpha:                 ", [f"{a:8.0e}" for a in self.alphas]),
+                ("|GD - argmin Q|/|Q|:   ", [f"{e:8.1e}" for e in self.prediction_error().max(0)]),
+                ("GD steps (max):        ", [f"{s:8d}" for s in self.path.steps.max(0)]),
+                ("drift of log alpha^2:  ", [f"{s:8.1e}" for s in self.path.alpha_drift.max(0)])]
+        return "\n".join(head + " ".join(cells) for head, cells in rows) + \
+            f"\nall converged: {bool(self.path.converged.all())}"
+
+    def population_summary(self) -> str:
+        """Population errors of the two interpolants and of GD at the ends of the α grid."""
+        e1, e2 = self.limit_errors()
+        pop = self.population_error()
+        return (f"population error: min-l1 {e1.mean():.4f}, min-l2 {e2.mean():.4f}; "
+                f"GD at alpha={self.alphas[0]:g}: {pop[:, 0].mean():.4f}, at alpha={self.alphas[-1]:g}: "
+                f"{pop[:, -1].mean():.4f}")
+
     def metrics(self) -> dict[str, Any]:
         l1x, l2x = self.norm_excess()
         e1, e2 = self.limit_errors()
@@ -146,7 +157,7 @@ def implicit_bias_study(alphas: Sequence[float], *, d: int, n: int, k: int, nois
 def figure_implicit_bias(study: ImplicitBiasStudy, *, problem: int = 0) -> Any:
     """Woodworth et al. Fig. 1 (a, b) and the path of β: population error against α (GD, the
     Q_α prediction, the ℓ1 and ℓ2 interpolants); the norm excesses; β_i(α) of one problem."""
-    fig, (ax, bx, cx) = _axes(1, 3, figsize=(13.0, 3.8))
+    fig, (ax, bx, cx) = new_figure(1, 3, figsize=(13.0, 3.8))
     a = study.alphas
     err = study.population_error()
     e1, e2 = study.limit_errors()
@@ -285,6 +296,20 @@ class LazyScaleStudy:
     fits: dict[str, SlopeFit]
     activation: str = "relu"
 
+    def table(self) -> str:
+        """Seed means per τ of the changes, the distance to the lazy limit and the losses."""
+        lines = ["tau          weight change  NTK change  to lazy limit  test loss  train loss"]
+        for i, t in enumerate(self.scales):
+            lines.append(f"{t:<12.3g} {self.weight_change[i].mean():<14.3g} {self.ntk_change[i].mean():<11.3g} "
+                         f"{self.lazy_deviation[i].mean():<14.3g} {self.test_loss[i].mean():<10.3g} "
+                         f"{self.train_loss[i].mean():.2g}")
+        return "\n".join(lines + [f"lazy limit: test loss {self.lazy_test_loss.mean():.3g}"])
+
+    def deviation_text(self) -> str:
+        """One line: the seed-mean distance to the lazy limit at every τ."""
+        return f"{self.activation} student, distance to its lazy limit: " + ", ".join(
+            f"{t:g}: {v:.2g}" for t, v in zip(self.scales, self.lazy_deviation.mean(1)))
+
     def metrics(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("scales", "weight_change", "ntk_change", "lazy_deviation",
                                               "test_loss", "train_loss", "lazy_test_loss", "lazy_from",
@@ -348,7 +373,7 @@ def figure_lazy_scale(study: LazyScaleStudy, control: LazyScaleStudy | None = No
     """(a) test loss against τ with the lazy limit (Chizat et al.'s shallow experiment);
     (b) weight change, NTK change and distance to the lazy limit against τ with their fits, and
     the distance to the lazy limit of a smooth ``control`` student (open squares)."""
-    fig, (ax, bx) = _axes(1, 2, figsize=(11.0, 3.9))
+    fig, (ax, bx) = new_figure(1, 2, figsize=(11.0, 3.9))
     tau = study.scales
     m, sd = study.test_loss.mean(1), study.test_loss.std(1)
     ax.errorbar(tau, m, yerr=sd, fmt="o-", ms=4, capsize=2, label="trained network (mean ± sd)")
@@ -475,6 +500,18 @@ class CrossoverStudy:
                 out[i] = math.exp(math.log(self.x[j]) + f * (math.log(self.x[j + 1]) - math.log(self.x[j])))
         return out
 
+    def summary(self, *, ci: float = 0.99) -> str:
+        """The width exponents (with ``ci`` intervals) and the two crossings, one per line."""
+        lines = []
+        for q in ("ntk_change", "relative_test_loss", "weight_change"):
+            w = self.width_exponent(q, ci=ci)
+            lines.append(f"{q}: exponent of h at fixed alpha*h^{self.exponent:g}: {w.b:.3f} "
+                         f"[{w.ci_low:.3f}, {w.ci_high:.3f}]")
+        for text, cross in (("the NTK change is 1", self.crossing()),
+                            ("the test loss is half its lazy limit's", self.crossing(0.5, "relative_test_loss"))):
+            lines.append(f"alpha*h^c where {text}: " + ", ".join(f"h={h}: {c:.3g}" for h, c in zip(self.widths, cross)))
+        return "\n".join(lines)
+
     def metrics(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("widths", "x", "exponent", "weight_change", "ntk_change",
                                               "test_loss", "train_loss", "lazy_test_loss")} | {
@@ -525,7 +562,7 @@ def crossover_study(task: TeacherTask, widths: Sequence[int], x: Sequence[float]
 def figure_crossover(study: CrossoverStudy) -> Any:
     """ΔΘ/Θ₀ and the test loss against α√h for every width (Geiger et al.'s collapse), and ΔΘ/Θ₀
     against α itself, which does not collapse."""
-    fig, (ax, bx, cx) = _axes(1, 3, figsize=(13.0, 3.8))
+    fig, (ax, bx, cx) = new_figure(1, 3, figsize=(13.0, 3.8))
     xs = study.alpha_sqrt_h()
     for i, h in enumerate(study.widths):
         kw = dict(color=f"C{i}", ms=4, label=f"h = {h}")
