@@ -240,9 +240,12 @@ def _repeat_nets(nets: TwoLayerNets, times: int) -> TwoLayerNets:
     return TwoLayerNets(rep(nets.w), rep(nets.c), rep(nets.a), nets.sigma_w, nets.sigma_b, nets.activation)
 
 
-def _lazy_predictions(nets: TwoLayerNets, task: TeacherTask, steps: int, eta) -> torch.Tensor:
-    """(B, M) test outputs of each network's lazy limit: kernel GD with its Θ₀ from f = 0."""
-    k0, k0_test = two_layer_ntk(nets, task.x_train), two_layer_ntk(nets, task.x_test, task.x_train)
+def _lazy_predictions(nets: TwoLayerNets, task: TeacherTask, steps: int, eta,
+                      k0: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, M) test outputs of each network's lazy limit: kernel GD with its Θ₀ (``k0`` on the
+    training inputs, if already computed) from f = 0."""
+    k0 = two_layer_ntk(nets, task.x_train) if k0 is None else k0
+    k0_test = two_layer_ntk(nets, task.x_test, task.x_train)
     etas = np.broadcast_to(np.asarray(eta, dtype=np.float64), (k0.shape[0],))
     zero_train, zero_test = torch.zeros_like(task.y_train), torch.zeros_like(task.y_test)
     return torch.stack([gradient_descent_predict(k0[b], task.y_train, zero_train, steps, eta=float(etas[b]),
@@ -351,7 +354,7 @@ def lazy_scale_study(task: TeacherTask, scales: Sequence[float], *, width: int, 
     run = train_output_scaled(nets, taus, task.x_train, task.y_train, steps=steps, eta=steps_per,
                               x_test=task.x_test, y_test=task.y_test, center=False, record_every=steps)
     k0, kt = two_layer_ntk(nets, task.x_train), two_layer_ntk(run.final, task.x_train)
-    lazy = _lazy_predictions(nets, task, steps, steps_per.numpy())
+    lazy = _lazy_predictions(nets, task, steps, steps_per.numpy(), k0)
     deviation = (run.test_output - lazy).norm(dim=1) / lazy.norm(dim=1)
     lazy_loss = 0.5 * ((lazy - task.y_test) ** 2).mean(1)
     shape = (len(tau), s)
