@@ -10,11 +10,13 @@ each have one job (``../shared/DESIGN.md`` §2, README "The package"):
 * closed-form dynamics: ``dynamics``
 * training one net or many: ``training``, ``ensembles``
 * lazy and rich models: ``diagonal`` (diagonal linear networks and their implicit bias Q_α),
-  ``scaled`` (output-scaled two-layer networks, their closed-form NTK and training)
+  ``scaled`` (output-scaled two-layer networks, their closed-form NTK and training),
+  ``two_layer_relu`` (Du et al.'s two-layer relu net, its Gram matrix H∞ and GD)
 * the experiments of single notebooks, too large for a cell: ``width_convergence`` (02, Jacot
   et al. Fig. 1 and the rates in width), ``eigendirections`` (04, Jacot et al. §5),
   ``linearization`` (05, Lee et al. 2019), ``expansion`` (07, the expansion parameter β = L/n),
-  ``regimes`` (08, lazy and rich regimes)
+  ``regimes`` (08, lazy and rich regimes), ``memorisation`` (09, random labels and
+  interpolation)
 * statistics: ``stats``, ``gp_checks``
 * claims and the notebook context: ``claims``, ``notebook``
 * figures: ``plotting``; data: ``data``; where files go: ``paths``; where numbers came from:
@@ -22,8 +24,9 @@ each have one job (``../shared/DESIGN.md`` §2, README "The package"):
 """
 
 from . import (activations, claims, data, diagonal, dynamics, eigendirections, empirical, ensembles, expansion,
-               finite_width, gp_checks, kernels, linearization, models, notebook, paths, plotting,
-               provenance, regimes, scaled, spectral, stats, training, width_convergence)
+               finite_width, gp_checks, kernels, linearization, memorisation, models, notebook,
+               paths, plotting, provenance, regimes, scaled, spectral, stats, training, two_layer_relu,
+               width_convergence)
 
 # networks
 from .activations import ACTIVATIONS, Activation, get_activation
@@ -71,6 +74,8 @@ from .diagonal import (DiagonalPath, SparseRegression, diagonal_net_gd, implicit
                        min_l1_interpolant, min_l2_interpolant, q_alpha, sparse_regression)
 from .scaled import (ScaledTraining, TwoLayerNets, train_output_scaled, two_layer_forward, two_layer_nets,
                      two_layer_ntk)
+from .two_layer_relu import (ReluNets, ReluTraining, predicted_loss, relu_gram, relu_net_gram, relu_net_output,
+                             relu_nets, train_relu_nets)
 
 # the experiments of single notebooks, too large for a cell (02, 04, 05, 07, 08)
 from .width_convergence import (InitConvergence, KernelBundles, LayerwiseConsistency, PooledMean,
@@ -97,6 +102,12 @@ from .regimes import (CrossoverStudy, ImplicitBiasStudy, LazyScaleStudy, Teacher
                       woodworth_l2_epsilon)
 from .regimes import add_claims as regimes_claims
 from .regimes import metrics as regimes_metrics
+from .memorisation import (BinaryTask, InterpolationStudy, MemorisationStudy, RankCorrelation, binary_digits,
+                           complexity, complexity_by_fraction, corrupt_labels, cross_validated_ridge,
+                           figure_interpolation, figure_memorisation, interpolation_study, kernel_gd,
+                           laplace_kernel, memorisation_answer, memorisation_study, spearman_interval)
+from .memorisation import add_claims as memorisation_claims
+from .memorisation import metrics as memorisation_metrics
 from .linearization import (WidthStudy, linearization_runs, mean_accuracies, per_width,
                             scale_change, scaled_accuracy_gap, scaled_gap,
                             train_with_linearization, width_study)

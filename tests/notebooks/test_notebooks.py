@@ -33,6 +33,9 @@ CASES = [
     ("08_lazy_and_rich_regimes", {}),
     ("08_lazy_and_rich_regimes", {"d": 60, "n_train": 30, "sparsity": 2, "noise": 0.0, "n0": 10, "student_width": 20,
                                   "eta": 0.5, "widths": [40, 160]}),
+    ("09_memorisation_and_interpolation", {}),
+    ("09_memorisation_and_interpolation", {"n_train": 40, "fractions": [0.0, 0.25, 0.75, 1.0], "width": 128,
+                                           "threshold": 0.05, "interp_fractions": [0.0, 0.4], "bandwidth": 0.5}),
 ]
 
 
