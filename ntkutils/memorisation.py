@@ -144,7 +144,8 @@ class RankCorrelation:
 
 def spearman_interval(x, y, *, ci: float, n_boot: int = 2000, seed: int = 0) -> RankCorrelation:
     """Spearman's rank correlation of (x_i, y_i) and its percentile bootstrap interval (pairs
-    resampled with replacement; resamples where either side is constant are skipped).
+    resampled with replacement; resamples where either side is constant are skipped). All NaN
+    when x or y is constant (e.g. no run reached a threshold), so a claim on it FAILs.
 
     Raises:
         ValueError: fewer than 3 pairs or mismatched lengths.
@@ -153,10 +154,14 @@ def spearman_interval(x, y, *, ci: float, n_boot: int = 2000, seed: int = 0) -> 
     if x.shape != y.shape or len(x) < 3:
         raise ValueError(f"x and y must be paired with at least 3 pairs, got {x.shape} and {y.shape}")
     ci = check.confidence_level(ci)
+    if x.std() == 0 or y.std() == 0:                  # ranks undefined: no correlation to claim
+        return RankCorrelation(math.nan, math.nan, math.nan)
     rho = float(sps.spearmanr(x, y).statistic)
     idx = np.random.default_rng(seed).integers(0, len(x), (n_boot, len(x)))
     xs, ys = x[idx], y[idx]
     keep = (xs.std(1) > 0) & (ys.std(1) > 0)
+    if not keep.any():
+        return RankCorrelation(rho, math.nan, math.nan)
     rx = sps.rankdata(xs[keep], axis=1)
     ry = sps.rankdata(ys[keep], axis=1)
     rx -= rx.mean(1, keepdims=True)
@@ -476,7 +481,8 @@ def _trend(c: Any, name: str, paper: str, corr: RankCorrelation, sign: int, alph
     ok = corr.ci_low > 0 if sign > 0 else corr.ci_high < 0
     c.check(name, paper, bool(ok), corr.rho, f"Spearman rho {'>' if sign > 0 else '<'} 0", digits=2,
             tolerance=f"{100 * (1 - alpha):g} % bootstrap CI [{corr.ci_low:.2f}, {corr.ci_high:.2f}] excludes 0",
-            alpha=alpha, resolution=(corr.ci_high - corr.ci_low) / 2, resolution_kind="interval")
+            alpha=alpha, resolution=(corr.ci_high - corr.ci_low) / 2 if math.isfinite(corr.ci_high - corr.ci_low)
+            else math.inf, resolution_kind="interval")
 
 
 def _against_bound(measured: float) -> Any:
@@ -496,6 +502,8 @@ def add_claims(claims: Any, *, memo: MemorisationStudy, draws: np.ndarray, inter
     the largest shares of the flipped fraction that may reach the interpolant's test error, and
     separate it from the ridge's (Belkin et al.: "far below", "close").
     """
+    if trend not in (1, -1):
+        raise ValueError(f"trend must be 1 (grows with p) or -1 (falls), got {trend!r}")
     c = claims
     for name, u in (("network", memo.net.outputs), ("NTK regression", memo.kernel_train)):
         worst = float(memo.train_error(u).max())

@@ -146,6 +146,7 @@ def test_spearman_interval_against_scipy():
     half = (r.ci_high - r.ci_low) / 2
     assert 0.5 < half / (1.96 * (1 - r.rho ** 2) / math.sqrt(40)) < 2.0
     assert nu.spearman_interval([1, 2, 3, 4], [2, 4, 6, 9], ci=0.9).rho == 1.0
+    assert math.isnan(nu.spearman_interval([1, 2, 3], [5, 5, 5], ci=0.9).rho)
     with pytest.raises(ValueError, match="at least 3 pairs"):
         nu.spearman_interval([1, 2], [1, 2], ci=0.9)
 
