@@ -232,7 +232,7 @@ class MemorisationStudy:
         """Arora et al. Thm 4.1 in its own form, ‖y − u(k)‖ = √(Σ_i (1 − ηλ_i)^{2k}(v_iᵀy)²) ± ε:
         max over runs and steps of |‖y − u_net(k)‖ − √(2Φ_pred(k))| / ‖y‖, with the prediction's
         eigenvalues scaled by ``eigenvalue_scale`` and its decay (1 − ηλ)^{exponent·k} (planted
-        errors; 1 and 2 are the theorem)."""
+        errors; scale 1 and exponent 2 are the theorem)."""
         pred = predicted_loss(self.gram * eigenvalue_scale, self.labels, self.eta, torch.arange(self.steps + 1),
                               exponent=exponent)
         return float(((self.net.loss.sqrt() - pred.sqrt()).abs() / self.net.loss[:, :1].sqrt()).max())
@@ -280,6 +280,9 @@ def memorisation_study(task: BinaryTask, fractions, *, n_label_seeds: int, width
     if fractions.ndim != 1 or len(fractions) < 2 or np.any(np.diff(fractions) <= 0):
         raise ValueError(f"fractions must be at least two increasing values in [0, 1], got {fractions.tolist()}")
     n_label_seeds = check.positive_int("n_label_seeds", n_label_seeds)
+    threshold = check.finite_float("threshold", threshold, strictly_positive=True)
+    if threshold >= 1:
+        raise ValueError(f"threshold must lie in (0, 1) (a share of the initial loss), got {threshold!r}")
     labels = torch.stack([corrupt_labels(task.y_train, p, seed=seed + 1000 * i + s)
                           for i, p in enumerate(fractions) for s in range(n_label_seeds)])
     gram = relu_gram(task.x_train)

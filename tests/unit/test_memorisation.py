@@ -169,3 +169,19 @@ def test_interpolation_study_interpolates_and_rejects_bad_grids():
         nu.interpolation_study(t, [0.1, 0.3], n_label_seeds=1, bandwidth=1.0, ridges=[1.0], seed=0)
     with pytest.raises(ValueError, match="ridges"):
         nu.interpolation_study(t, [0.0, 0.3], n_label_seeds=1, bandwidth=1.0, ridges=[0.0], seed=0)
+
+
+def test_memorisation_study_on_a_small_task_and_its_bad_input():
+    t = nu.binary_digits(40, seed=3)
+    s = nu.memorisation_study(t, [0.0, 1.0], n_label_seeds=2, width=64, steps=40, seed=4, threshold=0.2)
+    assert s.labels.shape == (4, 40) and torch.equal(s.labels[0], t.y_train)
+    assert s.eta == pytest.approx(1 / torch.linalg.eigvalsh(nu.relu_gram(t.x_train))[-1].item())
+    _, kernel_steps = s.fit_steps()
+    for r in range(4):                                   # first k with Φ_pred(k) ≤ 0.2 Φ(0), by direct search
+        phi = [float(nu.predicted_loss(s.gram, s.labels[r], s.eta, torch.tensor([k]))[0, 0]) for k in range(41)]
+        assert kernel_steps[r] == next((k for k, v in enumerate(phi) if v <= 0.2 * phi[0]), 41)
+    assert s.complexity == pytest.approx(nu.complexity(s.gram, s.labels).numpy())
+    with pytest.raises(ValueError, match="threshold"):
+        nu.memorisation_study(t, [0.0, 1.0], n_label_seeds=1, width=8, steps=2, seed=0, threshold=1.0)
+    with pytest.raises(ValueError, match="fractions"):
+        nu.memorisation_study(t, [0.5, 0.2], n_label_seeds=1, width=8, steps=2, seed=0)
