@@ -16,7 +16,7 @@ each have one job (``../shared/DESIGN.md`` §2, README "The package"):
   et al. Fig. 1 and the rates in width), ``eigendirections`` (04, Jacot et al. §5),
   ``linearization`` (05, Lee et al. 2019), ``expansion`` (07, the expansion parameter β = L/n),
   ``regimes`` (08, lazy and rich regimes), ``memorisation`` (09, random labels and
-  interpolation)
+  interpolation), ``global_convergence`` (10, Du et al.'s global convergence of GD)
 * statistics: ``stats``, ``gp_checks``
 * claims and the notebook context: ``claims``, ``notebook``
 * figures: ``plotting``; data: ``data``; where files go: ``paths``; where numbers came from:
@@ -24,7 +24,7 @@ each have one job (``../shared/DESIGN.md`` §2, README "The package"):
 """
 
 from . import (activations, claims, data, diagonal, dynamics, eigendirections, empirical, ensembles, expansion,
-               finite_width, gp_checks, kernels, linearization, memorisation, models, notebook,
+               finite_width, global_convergence, gp_checks, kernels, linearization, memorisation, models, notebook,
                paths, plotting, provenance, regimes, scaled, spectral, stats, training, two_layer_relu,
                width_convergence)
 
@@ -108,6 +108,11 @@ from .memorisation import (BinaryTask, InterpolationStudy, MemorisationStudy, Ra
                            laplace_kernel, memorisation_answer, memorisation_study, spearman_interval)
 from .memorisation import add_claims as memorisation_claims
 from .memorisation import metrics as memorisation_metrics
+from .global_convergence import (ConvergenceStudy, PairSeparationStudy, close_pair_data, convergence_study,
+                                 exponent_range, figure_convergence, figure_width_needed, pair_separation_study,
+                                 random_labels, rate_factors, sufficient_width)
+from .global_convergence import add_claims as global_convergence_claims
+from .global_convergence import metrics as global_convergence_metrics
 from .linearization import (WidthStudy, linearization_runs, mean_accuracies, per_width,
                             scale_change, scaled_accuracy_gap, scaled_gap,
                             train_with_linearization, width_study)

@@ -36,6 +36,9 @@ CASES = [
     ("09_memorisation_and_interpolation", {}),
     ("09_memorisation_and_interpolation", {"n_train": 40, "fractions": [0.0, 0.25, 0.75, 1.0], "width": 128,
                                            "threshold": 0.05, "interp_fractions": [0.0, 0.4], "bandwidth": 0.5}),
+    ("10_global_convergence", {}),
+    ("10_global_convergence", {"n_train": 20, "dim": 5, "widths": [64, 128, 256], "fit_from": 64, "large_width": 128,
+                               "pair_points": 6, "angles": [0.9, 0.6], "horizon": 4.0}),
 ]
 
 
