@@ -181,7 +181,7 @@ class ConvergenceStudy:
 
 
 def convergence_study(x: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *, n_seeds: int, steps: int, seed: int,
-                eta_scale: float = 1.0, record_every: int = 10, fit_from: int | None = None) -> ConvergenceStudy:
+                      eta_scale: float = 1.0, record_every: int = 10, fit_from: int | None = None) -> ConvergenceStudy:
     """Train ``n_seeds`` networks (w_r ~ N(0, I), a_r = ±1, Du et al. §3) of every width on (x, y).
 
     Args:
@@ -214,7 +214,7 @@ def convergence_study(x: torch.Tensor, y: torch.Tensor, widths: Sequence[int], *
         out["gram"].append(torch.linalg.matrix_norm(run.gram_init - h_inf, ord=2).numpy())
         steps_rec = run.record_steps.numpy()
     return ConvergenceStudy(widths_a, lam0, lmax, eta, steps_rec, *(np.stack(out[k]) for k in out),
-                      fit_from=int(widths_a[2] if fit_from is None else fit_from))
+                            fit_from=int(widths_a[2] if fit_from is None else fit_from))
 
 
 def figure_convergence(study: ConvergenceStudy) -> Any:
@@ -318,8 +318,8 @@ class PairSeparationStudy:
 
 
 def pair_separation_study(angles: Sequence[float], *, n_points: int, dim: int, widths: Sequence[int], n_seeds: int,
-                     seed: int, horizon: float = 6.0, delta: float = 0.1, records: int = 50,
-                     confirm: int = 2) -> PairSeparationStudy:
+                          seed: int, horizon: float = 6.0, delta: float = 0.1, records: int = 50,
+                          confirm: int = 2) -> PairSeparationStudy:
     """For each angle θ (decreasing λ₀), find m* on the grid ``widths`` (``PairSeparationStudy``).
 
     Args:
