@@ -308,6 +308,7 @@ def _ridge_fit(gram: torch.Tensor, y: torch.Tensor, ridge: float) -> torch.Tenso
 def cross_validated_ridge(gram: torch.Tensor, y: torch.Tensor, ridges, *, folds: int, seed: int) -> np.ndarray:
     """The ridge of ``ridges`` with the smallest k-fold cross-validated 0-1 error against the
     (noisy) training labels, for each row of y (B, N); ties go to the smaller ridge. (B,)."""
+    ridges = np.sort(np.asarray(ridges, dtype=np.float64))       # argmin takes the first of a tie
     n = gram.shape[0]
     fold = torch.as_tensor(np.random.default_rng(seed).permutation(n) % folds)
     errors = np.zeros((len(y), len(ridges)))
@@ -316,7 +317,7 @@ def cross_validated_ridge(gram: torch.Tensor, y: torch.Tensor, ridges, *, folds:
         for j, r in enumerate(ridges):
             coef = _ridge_fit(gram[tr][:, tr], y[:, tr], r)
             errors[:, j] += (torch.sign(coef @ gram[va][:, tr].T) != y[:, va]).double().sum(1).numpy()
-    return np.asarray(ridges, dtype=np.float64)[errors.argmin(1)]
+    return ridges[errors.argmin(1)]
 
 
 @dataclass
