@@ -10,6 +10,8 @@
    neural-tangents' ``kernel_fn`` under ``jax.jit`` and a plain NumPy recursion.
 3. The suite: wall time of every notebook at ``default`` (from results/) and at ``smoke`` (run
    now into a temporary folder).
+4. Tiled (Dask) kernels and NNGP regression at N = 10k, 20k, 40k on MNIST-1D
+   (``bench_tiled.py``: throughput against the in-memory kernels, end-to-end time, peak memory).
 
 Machines here are noisy: the torch timings of one row are taken back to back in this process
 (best of k), neural-tangents' in a subprocess right after; ratios are what to read. Peak memory
@@ -305,6 +307,15 @@ def table(results):
         if s["smoke_total_s"] is not None:
             lines.append(("suite wall time, smoke", f"{len(s['smoke_s'])} notebooks (run now)",
                           _fmt(s["smoke_total_s"]), "", "", "≤ 3 min"))
+    t = results.get("tiled")
+    if t:
+        r = t["throughput"]
+        lines.append(("tiled (Dask) vs in-memory analytic kernels", f"relu, depth 3, N = {r['N']}, tiles of {r['chunk']}",
+                      _fmt(r["tiled_s"]), _fmt(r["in_memory_s"]), f"throughput ratio {r['ratio']:.2f}", "≥ 0.8"))
+        for r in t["nngp_regression"]:
+            lines.append(("NNGP regression, tiled + PCG, end to end", f"MNIST-1D, N = {r['N']}, {r['n_test']} test",
+                          _fmt(r["total_s"]), "", f"peak {r['peak_mib'] / 1024:.1f} GiB, {r['iterations']} PCG it.",
+                          "completes" if r["N"] == 40000 else ""))
     widths = [max(len(str(line[i])) for line in lines) for i in range(6)]
     out = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in lines]
     out.insert(1, "  ".join("-" * w for w in widths))
@@ -333,6 +344,9 @@ def main() -> None:
                                                nt_python, memory=not args.quick)
     results["analytic_kernels"] = bench_analytic([1000] if args.quick else [1000, 2000, 4000], nt_python)
     results["suite"] = bench_suite(run_smoke=not args.skip_suite)
+    import bench_tiled
+    results["tiled"] = {"throughput": bench_tiled.bench_throughput(4000 if args.quick else 8000),
+                        "nngp_regression": bench_tiled.bench_regression([10000] if args.quick else [10000, 20000, 40000])}
     print()
     print(table(results))
     Path(args.output).write_text(json.dumps(results, indent=1, default=float) + "\n")

@@ -4,7 +4,9 @@ Notebooks use the names below (``nu.X``), grouped by what they are; the modules 
 each have one job (``../shared/DESIGN.md`` §2, README "The package"):
 
 * networks: ``activations``, ``models``
-* infinite-width kernels: ``kernels``, ``spectral`` (the kernel on the circle / sphere)
+* infinite-width kernels: ``kernels``, ``spectral`` (the kernel on the circle / sphere),
+  ``tiled`` (the same kernels as Dask tiles beyond one machine's memory, and kernel regression
+  on them by Nyström-preconditioned CG)
 * empirical (finite-network) kernels: ``empirical``; the exact finite-width law of f(x) and
   Θ̂(x, x) at one input and its sampler: ``finite_width``
 * closed-form dynamics: ``dynamics``
@@ -25,7 +27,7 @@ each have one job (``../shared/DESIGN.md`` §2, README "The package"):
 
 from . import (activations, claims, data, diagonal, dynamics, eigendirections, empirical, ensembles, expansion,
                finite_width, global_convergence, gp_checks, kernels, linearization, memorisation, models, notebook,
-               paths, plotting, provenance, regimes, scaled, spectral, stats, training, two_layer_relu,
+               paths, plotting, provenance, regimes, scaled, spectral, stats, tiled, training, two_layer_relu,
                width_convergence)
 
 # networks
@@ -36,6 +38,8 @@ from .models import MLP
 from .kernels import (FiniteWidthLaw, Kernels, LayerKernels, analytic_kernel_fn, analytic_kernels,
                       finite_width_law, one_hidden_layer_excess_kurtosis, relu_excess_kurtosis,
                       relu_kurtosis_standard_error, relu_output_moments)
+from .tiled import (Regression, SolveResult, TiledKernels, choose_chunk, kernel_regression,
+                    memory_per_worker, nystrom_preconditioner, pcg_solve, tiled_kernels)
 from .spectral import (Certificate, ReluCircleSpectra, analytic_circle_spectra, angle_error,
                        certificate_claim, certificate_report, certificate_summary, certify,
                        circle_spectrum, circle_spectrum_claims, circle_spectrum_error,
@@ -153,7 +157,7 @@ from .plotting import (HATCHES, LAYOUT_KEY, OKABE_ITO, band_plot, bound_legend, 
 
 # data and files
 from .data import (BinaryLineTask, LabelledData, MMDReference, circle, circle_grid,
-                   digits_line_task, gaussian_inputs, load_cifar10, load_digits, load_mnist,
+                   digits_line_task, gaussian_inputs, load_cifar10, load_digits, load_mnist, load_mnist1d,
                    matthews_mmd_cells, matthews_mmd_reference, normalize_to_sphere, one_hot_split,
                    random_split, require_on_sphere, sphere_uniform)
 from .paths import figures_dir, results_dir, stored_figures_dir, stored_results_dir

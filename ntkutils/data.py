@@ -1,6 +1,7 @@
 """Inputs for the notebooks: the unit circle, the sphere, and real digit images.
 
-Nothing here downloads. scikit-learn's 8×8 digits ship with scikit-learn (the default real data);
+Nothing here downloads. scikit-learn's 8×8 digits ship with scikit-learn (the default real data); MNIST-1D is generated
+offline by the ``mnist1d`` package;
 MNIST and CIFAR-10 are read from a local path you give (or ``$NTK_REPRO_DATA``), and a missing
 file raises ``FileNotFoundError`` that says where to put what.
 All arrays are float64 torch tensors; labels are int64.
@@ -196,6 +197,48 @@ def load_digits(n: int | None = None, *, classes=None, seed: int = 0, sphere: bo
     d = sk_digits()
     x, labels = _subset(d.data.astype(np.float64), d.target.astype(np.int64), n, classes, seed)
     return _finish(x, labels, "sklearn-digits", sphere, center)
+
+
+def load_mnist1d(num_samples: int = 5000, *, seed: int = 42) -> tuple[LabelledData, LabelledData]:
+    """MNIST-1D (Greydanus 2020, arXiv:2011.14439), generated here by the ``mnist1d`` package.
+
+    The package's own ``make_dataset`` with its default arguments (templates, padding, shear,
+    noise, 40 samples per signal, an 80/20 train/test split, the whole set centred and scaled
+    to unit standard deviation) except ``num_samples`` and ``seed``; its download path is never
+    used, so nothing leaves the machine. ``num_samples=5000, seed=42`` is the published data
+    set (4000 train, 1000 test) behind the package README's baselines. The generator seeds
+    NumPy's and Python's global random state; both are restored afterwards.
+
+    Args:
+        num_samples: examples generated (a multiple of 10 keeps the classes balanced), >= 10.
+        seed: the generator's seed, >= 0.
+
+    Returns:
+        ``(train, test)``: ``LabelledData`` named ``"mnist1d-<num_samples>-seed<seed>-train"``
+        and ``"-test"``, x (n, 40) float64, labels (n,) int64 in 0..9.
+
+    Raises:
+        ValueError: bad ``num_samples`` or ``seed``.
+        ImportError: the ``mnist1d`` package is missing (it is in requirements.txt).
+    """
+    import random
+
+    num_samples = check.int_in_range("num_samples", num_samples, 10)
+    seed = check.nonnegative_int("seed", seed)
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.num_samples, args.seed = num_samples, seed
+    np_state, py_state = np.random.get_state(), random.getstate()
+    try:
+        d = make_dataset(args)
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+    name = f"mnist1d-{num_samples}-seed{seed}"
+    return tuple(LabelledData(torch.as_tensor(d[kx], dtype=torch.float64),
+                              torch.as_tensor(d[ky], dtype=torch.int64), f"{name}-{part}")
+                 for kx, ky, part in (("x", "y", "train"), ("x_test", "y_test", "test")))
 
 
 def _data_root(path) -> Path:
