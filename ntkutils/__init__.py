@@ -18,7 +18,8 @@ each have one job (``../shared/DESIGN.md`` §2, README "The package"):
   et al. Fig. 1 and the rates in width), ``eigendirections`` (04, Jacot et al. §5),
   ``linearization`` (05, Lee et al. 2019), ``expansion`` (07, the expansion parameter β = L/n),
   ``regimes`` (08, lazy and rich regimes), ``memorisation`` (09, random labels and
-  interpolation), ``global_convergence`` (10, Du et al.'s global convergence of GD)
+  interpolation), ``global_convergence`` (10, Du et al.'s global convergence of GD),
+  ``kernel_vs_network`` (11, NNGP/NTK regression against trained networks on real data)
 * statistics: ``stats``, ``gp_checks``
 * claims and the notebook context: ``claims``, ``notebook``
 * figures: ``plotting``; data: ``data``; where files go: ``paths``; where numbers came from:
@@ -26,8 +27,9 @@ each have one job (``../shared/DESIGN.md`` §2, README "The package"):
 """
 
 from . import (activations, claims, data, diagonal, dynamics, eigendirections, empirical, ensembles, expansion,
-               finite_width, global_convergence, gp_checks, kernels, linearization, memorisation, models, notebook,
-               paths, plotting, provenance, regimes, scaled, spectral, stats, tiled, training, two_layer_relu,
+               finite_width, global_convergence, gp_checks, kernel_vs_network, kernels, linearization, memorisation,
+               models, notebook, paths, plotting, provenance, regimes, scaled, spectral, stats, tiled, training,
+               two_layer_relu,
                width_convergence)
 
 # networks
@@ -38,7 +40,7 @@ from .models import MLP
 from .kernels import (FiniteWidthLaw, Kernels, LayerKernels, analytic_kernel_fn, analytic_kernels,
                       finite_width_law, one_hidden_layer_excess_kurtosis, relu_excess_kurtosis,
                       relu_kurtosis_standard_error, relu_output_moments)
-from .tiled import (Regression, SolveResult, TiledKernels, choose_chunk, kernel_regression,
+from .tiled import (Regression, SolveResult, TiledKernels, choose_chunk, dask_client, kernel_regression,
                     memory_per_worker, nystrom_preconditioner, pcg_solve, tiled_kernels)
 from .spectral import (Certificate, ReluCircleSpectra, analytic_circle_spectra, angle_error,
                        certificate_claim, certificate_report, certificate_summary, certify,
@@ -117,6 +119,11 @@ from .global_convergence import (ConvergenceStudy, PairSeparationStudy, close_pa
                                  random_labels, rate_factors, sufficient_width)
 from .global_convergence import add_claims as global_convergence_claims
 from .global_convergence import metrics as global_convergence_metrics
+from .kernel_vs_network import (KernelResults, LearningCurves, NetworkResults, SpectralPredictor, curve_deviation,
+                                figure_learning_curves, figure_networks, figure_regulariser, kernel_study,
+                                learning_curves, load_classification_data, network_study, paired_difference)
+from .kernel_vs_network import add_claims as kernel_vs_network_claims
+from .kernel_vs_network import metrics as kernel_vs_network_metrics
 from .linearization import (WidthStudy, linearization_runs, mean_accuracies, per_width,
                             scale_change, scaled_accuracy_gap, scaled_gap,
                             train_with_linearization, width_study)

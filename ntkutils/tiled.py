@@ -363,3 +363,25 @@ def kernel_regression(k_train, y, k_test_train, *, ridge: float, relative: bool 
         kt = k_test_train.detach().cpu().numpy() if isinstance(k_test_train, torch.Tensor) else k_test_train
         test = np.asarray(kt, dtype=np.float64) @ solve.alpha
     return Regression(test=test, solve=solve)
+
+
+def dask_client(address: str | None = None):
+    """Make a ``dask.distributed`` client the default scheduler, or keep the local threads.
+
+    Args:
+        address: a scheduler address (``"tcp://host:8786"``), ``"local-cluster"`` for a
+            ``LocalCluster`` of worker processes on this machine, or ``None``/``""`` for Dask's
+            local threaded scheduler (nothing to start).
+
+    Returns:
+        The ``distributed.Client`` (close it when done), or ``None`` for the local threads.
+    """
+    if not address:
+        return None
+    if not isinstance(address, str):
+        raise ValueError(f"dask_scheduler must be an address string, 'local-cluster' or empty, got {address!r}")
+    from distributed import Client, LocalCluster
+
+    if address == "local-cluster":
+        return Client(LocalCluster(threads_per_worker=1, dashboard_address=None))
+    return Client(address)

@@ -39,6 +39,10 @@ CASES = [
     ("10_global_convergence", {}),
     ("10_global_convergence", {"n_train": 20, "dim": 5, "widths": [64, 128, 256], "fit_from": 64, "large_width": 128,
                                "pair_points": 6, "angles": [0.9, 0.6], "horizon": 4.0}),
+    ("11_kernels_against_networks", {}),
+    ("11_kernels_against_networks", {"depth": 3, "activation": "erf", "sigma_w": 1.2, "widths": [32, 96],
+                                     "n_seeds": 2, "steps": 40, "curve_sizes": [40, 80, 160], "n_train": 150,
+                                     "n_val": 30, "n_test": 100, "curve_test": 100}),
 ]
 
 

@@ -57,7 +57,7 @@ def test_stored_notebook_has_outputs_and_its_table_matches_results(notebook):
 POWERED = ["01_gp_at_initialization", "02_ntk_convergence_with_width", "03_positive_definiteness_on_the_sphere",
            "04_eigendirection_convergence", "05_linearization_fidelity", "06_ntk_gaussian_process",
            "07_expansion_parameter", "08_lazy_and_rich_regimes",
-           "09_memorisation_and_interpolation", "10_global_convergence"]
+           "09_memorisation_and_interpolation", "10_global_convergence", "11_kernels_against_networks"]
 
 
 @pytest.mark.parametrize("stem", POWERED)

@@ -203,3 +203,17 @@ def test_mnist1d_bad_arguments():
         nu.data.load_mnist1d(num_samples=5)
     with pytest.raises(ValueError, match="seed"):
         nu.data.load_mnist1d(seed=-1)
+
+
+def test_dask_client_starts_a_local_cluster_and_the_tiles_run_on_it():
+    pytest.importorskip("distributed")
+    client = tiled.dask_client("local-cluster")
+    try:
+        assert client is not None and len(client.scheduler_info()["workers"]) >= 1
+        x = nu.data.sphere_uniform(200, 4, seed=0)
+        k = tiled.tiled_kernels(x, chunk=64, **ARCH).ntk.compute()
+        assert _rel(k, nu.analytic_kernels(x, **ARCH).ntk) < 1e-12
+    finally:
+        client.close()
+        client.cluster.close()
+    assert tiled.dask_client("") is None
