@@ -17,6 +17,7 @@ REPORTED_FINDINGS: dict[str, tuple[str, ...]] = {
     "04_eigendirection_convergence": ("network follows its initial kernel",),
     "05_linearization_fidelity": ("gap slope at t=T: O(1/n)", "‖Θ̂_0‖ slope: O(1/n)"),
     "09_memorisation_and_interpolation": ("NTK interpolant within 0.25 x flipped fraction of the cross-validated ridge",),
+    "11_kernels_against_networks": ("distance to the infinite network ∝ n^-0.5",),
 }
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
