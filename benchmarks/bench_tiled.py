@@ -8,7 +8,11 @@
    one-hot columns, and the test predictions tile by tile. Wall time and peak memory (growth of
    peak RSS of the whole run in a fresh subprocess), with the test accuracy for context.
 
-    python benchmarks/bench_tiled.py [--sizes 10000 20000 40000] [--throughput-n 8000]
+3. The peer: neural-tangents' ``kernel_fn`` + ``predict.gp_inference`` (dense, Cholesky) on the
+   same data, at the sizes it can hold (``--nt-sizes``; in its own venv, ``make peers``), with
+   the ratio of its time to ours and the largest difference of the test predictions.
+
+    python benchmarks/bench_tiled.py [--sizes 10000 20000 40000] [--throughput-n 8000] [--nt-sizes 10000 20000]
 """
 
 from __future__ import annotations
@@ -92,13 +96,50 @@ def bench_regression(sizes) -> list[dict]:
     return rows
 
 
+def bench_peer(sizes, ours: list[dict], nt_python: str | None) -> list[dict]:
+    """neural-tangents' NNGP regression at ``sizes``, against our end-to-end time at the same N."""
+    if not nt_python:
+        print("  neural-tangents: not installed (make peers)", flush=True)
+        return []
+    from run_all import _nt
+    rows = []
+    for n in sizes:
+        train, test = nu.data.load_mnist1d(num_samples=int(round(n / 0.8)), seed=42)
+        y = torch.nn.functional.one_hot(train.labels, 10).double().numpy() - 0.1
+        res = _nt(nt_python, "predict", {"x": train.x.numpy(), "x_test": test.x.numpy(), "y": y,
+                                         "depth": np.array(ARCH["depth"]), "w_std": np.array(ARCH["sigma_w"]),
+                                         "b_std": np.array(ARCH["sigma_b"]), "ridge": np.array(RIDGE)})
+        mine = next((r for r in ours if r["N"] == n), None)
+        row = {"N": n}
+        if "error" in res:
+            row["nt_note"] = str(res["error"])[:200]
+        else:
+            row.update(nt_s=float(res["seconds"]), nt_compile_s=float(res["compile_seconds"]),
+                       nt_peak_mib=float(res["peak_mib"]),
+                       nt_test_accuracy=float((res["out"].argmax(1) == test.labels.numpy()).mean()))
+            if mine:
+                row["ours_s"] = mine["total_s"] - mine["data_s"]
+                row["ratio_ours_over_nt"] = row["ours_s"] / row["nt_s"]
+        rows.append(row)
+        print(f"  neural-tangents NNGP regression N={n}: {row}", flush=True)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="*", default=[10000, 20000, 40000])
     ap.add_argument("--throughput-n", type=int, default=8000)
+    ap.add_argument("--nt-sizes", type=int, nargs="*", default=[10000, 20000])
+    ap.add_argument("--nt-python", default=None, help="python of the neural-tangents venv (see benchmarks/peers)")
+    ap.add_argument("--only-peer", default=None, help="results_tiled.json whose own rows to keep; run only the peer")
     ap.add_argument("--output", default=str(HERE / "results_tiled.json"))
     args = ap.parse_args()
-    results = {"throughput": bench_throughput(args.throughput_n), "nngp_regression": bench_regression(args.sizes)}
+    from run_all import _nt_python
+    if args.only_peer:
+        results = json.loads(Path(args.only_peer).read_text())
+    else:
+        results = {"throughput": bench_throughput(args.throughput_n), "nngp_regression": bench_regression(args.sizes)}
+    results["neural_tangents"] = bench_peer(args.nt_sizes, results["nngp_regression"], _nt_python(args.nt_python))
     Path(args.output).write_text(json.dumps(results, indent=1) + "\n")
     print(f"written: {args.output}")
 

@@ -316,6 +316,10 @@ def table(results):
             lines.append(("NNGP regression, tiled + PCG, end to end", f"MNIST-1D, N = {r['N']}, {r['n_test']} test",
                           _fmt(r["total_s"]), "", f"peak {r['peak_mib'] / 1024:.1f} GiB, {r['iterations']} PCG it.",
                           "completes" if r["N"] == 40000 else ""))
+        for r in t.get("neural_tangents", []):
+            if "nt_s" in r and "ours_s" in r:
+                lines.append(("NNGP regression vs NT kernel_fn + gp_inference", f"MNIST-1D, N = {r['N']}",
+                              _fmt(r["ours_s"]), _fmt(r["nt_s"]), f"{r['ratio_ours_over_nt']:.2f}", ""))
     widths = [max(len(str(line[i])) for line in lines) for i in range(6)]
     out = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in lines]
     out.insert(1, "  ".join("-" * w for w in widths))
@@ -347,6 +351,8 @@ def main() -> None:
     import bench_tiled
     results["tiled"] = {"throughput": bench_tiled.bench_throughput(4000 if args.quick else 8000),
                         "nngp_regression": bench_tiled.bench_regression([10000] if args.quick else [10000, 20000, 40000])}
+    results["tiled"]["neural_tangents"] = bench_tiled.bench_peer([10000] if args.quick else [10000, 20000],
+                                                                 results["tiled"]["nngp_regression"], nt_python)
     print()
     print(table(results))
     Path(args.output).write_text(json.dumps(results, indent=1, default=float) + "\n")

@@ -457,7 +457,7 @@ def layout_report(fig: Figure) -> dict[str, Any]:
             return
         box = artist.get_window_extent(renderer)
         texts.append({"kind": kind, "axis": axis, "text": artist.get_text(),
-                      "bbox": [round(float(v), 1) for v in (box.x0, box.y0, box.x1, box.y1)]})
+                      "bbox": [_stable_round(v) for v in (box.x0, box.y0, box.x1, box.y1)]})
 
     for i, ax in enumerate(fig.axes):
         for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
@@ -475,8 +475,15 @@ def layout_report(fig: Figure) -> dict[str, Any]:
             add("text", f"{i}", text)
     for text in fig.texts + ([fig._suptitle] if getattr(fig, "_suptitle", None) else []):
         add("text", "figure", text)
-    return {"canvas": [round(float(fig.bbox.width), 1), round(float(fig.bbox.height), 1)],
+    return {"canvas": [_stable_round(fig.bbox.width), _stable_round(fig.bbox.height)],
             "texts": texts}
+
+
+def _stable_round(value: Any) -> float:
+    """``value`` to 0.1 px, snapped to 1e-6 first: a text's extent can differ by ~1e-13 between
+    two draws of the same figure, which would flip a plain ``round`` at a .x5 boundary (e.g.
+    204.74999999999997 against 204.75000000000003) and change the bytes of a saved PNG."""
+    return round(round(float(value), 6), 1)
 
 
 def layout_problems(report: dict[str, Any], *, slack: float = 1.0) -> list[str]:

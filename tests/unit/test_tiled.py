@@ -217,3 +217,22 @@ def test_dask_client_starts_a_local_cluster_and_the_tiles_run_on_it():
         client.close()
         client.cluster.close()
     assert tiled.dask_client("") is None
+
+
+def test_nngp_regression_equals_neural_tangents_gp_inference():
+    """The tiles and the Nyström PCG against neural-tangents 0.6.5's ``predict.gp_inference``.
+
+    ``tests/data/nt_nngp_regression.npz``: 500 MNIST-1D training and 124 test inputs, one-hot
+    targets minus 0.1, the NNGP of Dense(W_std=1.4, b_std=0.1)–Relu–…, 3 Dense layers, and
+    NT's test mean with ``diag_reg=1e-2`` (ε = 1e-2·tr(K)/N, its default relative scale; a
+    Cholesky solve), computed by ``benchmarks/peers/nt_bench.py predict`` in NT's own venv.
+    """
+    from pathlib import Path
+
+    ref = np.load(Path(__file__).resolve().parents[1] / "data" / "nt_nngp_regression.npz")
+    arch = dict(depth=int(ref["depth"]), activation="relu", sigma_w=float(ref["w_std"]), sigma_b=float(ref["b_std"]))
+    x, xt = torch.from_numpy(ref["x"]), torch.from_numpy(ref["x_test"])
+    k = tiled.tiled_kernels(x, chunk=128, **arch).nngp.persist()
+    reg = tiled.kernel_regression(k, ref["y"], tiled.tiled_kernels(xt, x, chunk=128, **arch).nngp,
+                                  ridge=float(ref["ridge"]), tol=1e-13)
+    assert _rel(reg.test, ref["out"]) < 1e-9
